@@ -63,6 +63,15 @@ def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
         click.echo(answer_table(key.graph, key.values, names, decimals), nl=False)
 
 
+# --- generate, banks (issue 4: generator) ---------------------------------------------------
+
+
+# --- render (issue 5: PDF builder) -----------------------------------------------------------
+
+
+# --- grade, check (issue 6: grader) ----------------------------------------------------------
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="nnexam")

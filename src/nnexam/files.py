@@ -1,0 +1,70 @@
+"""Atomic file output: write to a temporary file in the same folder, then rename over the target.
+
+Used by the CLI layer only; the core returns bytes and strings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from .errors import NnexamError
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise NnexamError(f"{path}: cannot write ({e.strerror})", 1) from None
+
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_stem(student_id: str) -> str:
+    """A file-name stem from a student id: ASCII letters, digits, '-', '_', '.', '@'; no path escapes."""
+    s = unicodedata.normalize("NFKD", student_id).encode("ascii", "ignore").decode("ascii")
+    s = re.sub(r"[^A-Za-z0-9._@-]+", "_", s).strip("._ ")
+    if not s or s.upper().split(".")[0] in _WINDOWS_RESERVED:
+        s = "student_" + s
+    return s[:80]
+
+
+def unique_stems(ids: list[str]) -> list[str]:
+    """safe_stem for every id, made unique case-insensitively (macOS and Windows) with a numeric suffix."""
+    out, seen = [], set()
+    for sid in ids:
+        stem = safe_stem(sid)
+        candidate, n = stem, 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{stem}-{n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def ensure_empty_dir(path: str | Path, force: bool) -> Path:
+    """Create `path` or accept it if empty; a non-empty folder needs force."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NnexamError(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise NnexamError(f"{path}: folder is not empty (use --force to write into it)")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
