@@ -17,11 +17,11 @@ SECTION_TITLES = {
     "forward": "Forward pass",
     "loss": "Loss",
     "deltas": "Backward pass: {layer}",
-    "output_gradients": "Gradients of the output-layer weights",
-    "hidden_gradients": "Gradients of the {layer} weights",
-    "bias_gradients": "Gradients of the {layer} biases",
-    "updated_weights": "{Layer} weights after one gradient-descent step",
-    "updated_biases": "{Layer} biases after one gradient-descent step",
+    "output_gradients": "Weight gradients: {layer}",
+    "hidden_gradients": "Weight gradients: {layer}",
+    "bias_gradients": "Bias gradients: {layer}",
+    "updated_weights": "Updated weights: {layer}",
+    "updated_biases": "Updated biases: {layer}",
     "forward_after": "Forward pass after the update",
     "loss_after": "Loss after the update",
 }
@@ -36,7 +36,7 @@ def layer_name(arch, l: int) -> str:
 
 def section_title(arch, task: str, layer: int) -> str:
     name = layer_name(arch, layer)
-    return SECTION_TITLES[task].format(layer=name, Layer=name[0].upper() + name[1:])
+    return SECTION_TITLES[task].format(layer=name)
 
 
 def fmt(value: float, decimals: int) -> str:
@@ -117,12 +117,11 @@ def chain_rule(graph: StepGraph, name: str, labels: Mapping[str, Label], style: 
     lab = (lambda n: labels[n].latex) if style == "latex" else (lambda n: labels[n].ascii)
     total = lab("E")
     z, w = lab(f"z{l}_{j}"), lab(f"w{l}_{j}_{k}")
-    if f"dE_da{l}_{j}" in graph:
+    if f"dE_da{l}_{j}" in graph and graph.arch.activations[l - 1] != "softmax":
         a = lab(f"a{l}_{j}")
-        parts.append(frac(total, a))
-        if f"da_dz{l}_{j}" in graph:
-            parts.append(frac(a, z))
+        parts += [frac(total, a), frac(a, z)]  # ∂a/∂z is 1 for linear, but the chain still has it
     else:
+        # Softmax: a_j depends on every z of the layer, so the chain goes through δ = ∂E/∂z directly.
         parts.append(frac(total, z))
     parts.append(frac(z, w))
     dot = " \\cdot " if style == "latex" else " · "
@@ -143,7 +142,10 @@ def answer_table(graph: StepGraph, values: Mapping[str, np.ndarray], labels: Map
 
 def givens_text(graph: StepGraph, values: Mapping[str, np.ndarray], labels: Mapping[str, Label]) -> str:
     names = graph.arch.given_names()
-    return ", ".join(f"{labels[n].text} = {fmt_given(float(values[n][0]))}" for n in names)
+    text = ", ".join(f"{labels[n].text} = {fmt_given(float(values[n][0]))}" for n in names)
+    if "leaky_relu" in graph.arch.activations:
+        text += f", leaky ReLU slope = {fmt_given(graph.arch.leaky_slope)}"
+    return text
 
 
 def worked_text(graph: StepGraph, values: Mapping[str, np.ndarray], labels: Mapping[str, Label], decimals: int) -> str:

@@ -154,6 +154,8 @@ def read_mapping(path: str | Path, what: str = "spec") -> dict[str, Any]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise NnexamError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+        except (ValueError, RecursionError) as e:  # an integer over 4300 digits, or nesting too deep
+            raise NnexamError(f"{path}: not valid JSON ({str(e).splitlines()[0] or 'nested too deeply'})") from None
         if not isinstance(data, dict):
             raise NnexamError(f"{path}: expected a JSON object at the top level")
         return data
@@ -161,6 +163,11 @@ def read_mapping(path: str | Path, what: str = "spec") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise NnexamError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise NnexamError(f"{path}: not valid TOML (arrays or tables nested too deeply)") from None
+
+
+_MISSING = object()  # `number(key)` reads the key itself; an explicit JSON null is a value, not a missing key
 
 
 class _Checker:
@@ -179,12 +186,17 @@ class _Checker:
             raise NnexamError(f"{self.source}: missing key '{key}'")
         return self.data[key]
 
-    def number(self, key: str, value: Any = None, *, default: Any = None, low: float | None = None, high: float | None = None) -> float:
-        if value is None:
+    def number(self, key: str, value: Any = _MISSING, *, default: Any = None, low: float | None = None, high: float | None = None) -> float:
+        if value is _MISSING:
             value = self.data.get(key, default) if default is not None else self.require(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value is None:
+                raise NnexamError(f"{self.source}: key '{key}': expected a number, got null")
             raise self.fail(key, "a number", value)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # a JSON integer too large for a float
+            raise self.fail(key, "a finite number", value) from None
         if not math.isfinite(value):
             raise self.fail(key, "a finite number", value)
         if low is not None and value < low or high is not None and value > high:
@@ -210,6 +222,11 @@ class _Checker:
         if not isinstance(value, bool):
             raise self.fail(key, "true or false", value)
         return value
+
+
+def _key(name: str) -> str:
+    """A key from the file, printable on one line (a TOML key may hold a newline)."""
+    return name if name.isprintable() else repr(name)[1:-1]
 
 
 def _show(value: Any) -> str:
@@ -259,15 +276,34 @@ def parse_names(data: Mapping[str, Any], source: str, arch: Architecture) -> tup
     for printed, canonical in names.items():
         if not isinstance(canonical, str) or canonical not in allowed:
             raise NnexamError(
-                f"{source}: key 'names.{printed}': expected the canonical name of a weight, bias, input, "
+                f"{source}: key 'names.{_key(printed)}': expected the canonical name of a weight, bias, input, "
                 f"target or neuron of this network (such as w1_2_1, b2, x_1, t_1, a1_2), got {_show(canonical)}"
             )
         if canonical in seen:
-            raise NnexamError(f"{source}: key 'names.{printed}': {canonical} is already named '{seen[canonical]}'")
+            raise NnexamError(f"{source}: key 'names.{_key(printed)}': {canonical} is already named '{seen[canonical]}'")
         if not printed or not all(ch.isalnum() or ch in "_'" for ch in printed):
-            raise NnexamError(f"{source}: key 'names.{printed}': expected a printed name of letters, digits and _")
+            raise NnexamError(f"{source}: key 'names.{_key(printed)}': expected a printed name of letters, digits and _")
         seen[canonical] = printed
+    notation = data.get("notation", "mazur")
+    if names and notation in NOTATIONS:
+        _check_unique_labels(arch, notation, names, source)
     return tuple(sorted(names.items()))
+
+
+def _check_unique_labels(arch: Architecture, notation: str, names: Mapping[str, str], source: str) -> None:
+    """A printed name must not collide with another value's name (w2 for w1_2_1 while w1_1_2 prints as w2)."""
+    from .graph import build_graph  # imported here: graph and notation import this module
+    from .notation import labels
+
+    printed_by: dict[str, str] = {}
+    for canonical, label in labels(build_graph(arch), notation, names).items():
+        other = printed_by.setdefault(label.ascii, canonical)
+        if other != canonical:
+            printed = next((p for p, c in names.items() if c in (canonical, other)), label.ascii)
+            raise NnexamError(
+                f"{source}: key 'names.{printed}': '{label.ascii}' would name both {other} and {canonical}; "
+                f"name the other one too (such as names = {{ w2 = \"w1_2_1\", w3 = \"w1_1_2\" }})"
+            )
 
 
 def check_outputs(arch: Architecture, targets: tuple[float, ...], source: str, key: str = "targets") -> None:
@@ -318,7 +354,7 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
              "weights", "biases", "inputs", "targets", "notation", "names", "title"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise NnexamError(f"{source}: unknown key '{unknown[0]}' (expected one of {', '.join(sorted(known))})")
+        raise NnexamError(f"{source}: unknown key '{_key(unknown[0])}' (expected one of {', '.join(sorted(known))})")
     return Network(arch, tuple(weights), biases, inputs, targets, lr, notation, names)
 
 
