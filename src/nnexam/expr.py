@@ -13,6 +13,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from . import detmath
+
 # Render context: `style` is "text" or "latex"; `lookup(name)` gives the symbol's label or number.
 Lookup = Callable[[str], str]
 
@@ -224,22 +226,22 @@ class Square(Expr):
 
 
 def _sigmoid(v):
-    return 1.0 / (1.0 + np.exp(-v))
+    return 1.0 / (1.0 + detmath.exp(-v))
 
 
 # name: (evaluate, text name, latex name, slope-aware)
 _FUNCTIONS: dict[str, tuple[Callable[[np.ndarray, float], np.ndarray], str, str]] = {
     "sigmoid": (lambda v, s: _sigmoid(v), "σ", "\\sigma"),
     # A common slip: the sign in the exponent dropped; printed as what the student wrote.
-    "sigmoid_wrong_sign": (lambda v, s: 1.0 / (1.0 + np.exp(v)), "σ̃", "\\tilde{\\sigma}"),
-    "tanh": (lambda v, s: np.tanh(v), "tanh", "\\tanh"),
+    "sigmoid_wrong_sign": (lambda v, s: 1.0 / (1.0 + detmath.exp(v)), "σ̃", "\\tilde{\\sigma}"),
+    "tanh": (lambda v, s: detmath.tanh(v), "tanh", "\\tanh"),
     "relu": (lambda v, s: np.maximum(v, 0.0), "relu", "\\operatorname{relu}"),
     "leaky_relu": (lambda v, s: np.where(v > 0, v, s * v), "lrelu", "\\operatorname{lrelu}"),
     # Derivatives of the piecewise activations, as functions of the pre-activation (0 at 0).
     "relu_prime": (lambda v, s: np.where(v > 0, 1.0, 0.0), "relu'", "\\operatorname{relu}'"),
     "leaky_relu_prime": (lambda v, s: np.where(v > 0, 1.0, s), "lrelu'", "\\operatorname{lrelu}'"),
-    "exp": (lambda v, s: np.exp(v), "exp", "\\exp"),
-    "ln": (lambda v, s: np.log(v), "ln", "\\ln"),
+    "exp": (lambda v, s: detmath.exp(v), "exp", "\\exp"),
+    "ln": (lambda v, s: detmath.log(v), "ln", "\\ln"),
 }
 
 

@@ -14,6 +14,10 @@ from pathlib import Path
 from .errors import NnexamError
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: the process umask, restored at once
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
     path = Path(path)
@@ -24,6 +28,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the user's usual permissions
         os.replace(tmp, path)
     except OSError as e:
         try:

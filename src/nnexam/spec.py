@@ -77,6 +77,10 @@ class Network:
 
     def givens(self) -> dict[str, np.ndarray]:
         """Every given value by canonical name, as arrays with a variant axis of length 1."""
+        return {name: np.array([v], dtype=float) for name, v in self.given_values().items()}
+
+    def given_values(self) -> dict[str, float]:
+        """Every given value by canonical name, as plain floats."""
         values: dict[str, float] = {}
         for k, x in enumerate(self.inputs, 1):
             values[f"x_{k}"] = x
@@ -94,11 +98,11 @@ class Network:
             for l, row in enumerate(self.biases, 1):
                 for j, b in enumerate(row, 1):
                     values[f"b{l}_{j}"] = b
-        return {name: np.array([v], dtype=float) for name, v in values.items()}
+        return values
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as the TOML/JSON mapping `nnexam solve` reads."""
-        return network_dict(self.arch, {k: float(v[0]) for k, v in self.givens().items()}, self.notation, dict(self.names))
+        return network_dict(self.arch, self.given_values(), self.notation, dict(self.names))
 
 
 def network_dict(arch: Architecture, givens: Mapping[str, float], notation: str, names: Mapping[str, str]) -> dict[str, Any]:

@@ -1,0 +1,313 @@
+"""Generate one fair variant per student: draw on the bank's grids, solve, check every rule, redraw.
+
+All numeric work runs on arrays with a leading student axis: every student is drawn, solved and
+checked at once; only the students whose variant breaks a rule are redrawn (attempt + 1), a
+bounded number of times. Each student's draws depend on (exam seed, bank hash, student id,
+attempt) alone, so adding or removing a student changes nobody else's variant.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import __version__
+from .bank import Bank, Draw
+from .errors import NnexamError
+from .files import unique_stems
+from .graph import StepGraph, build_graph
+from .manifest import Manifest, Question, StudentVariant
+from .mistakes import BY_NAME, applicable
+from .notation import labels as make_labels
+from .rng import draw_index, student_keys, variant_code
+from .solve import evaluate, rounding_bands
+from .spec import Network
+from .tolerance import accept_width
+
+MAX_ATTEMPTS = 500
+RELU_MARGIN = 0.05  # no relu/leaky_relu pre-activation within this of 0 (the kink)
+SATURATION = 4.0  # no sigmoid/tanh pre-activation beyond ±this (flat, tiny gradients)
+EDGE = 1e-9  # grid sums land exactly on a limit (0.05, 4): count them on the unfair side
+CHANGED = 1e-12  # float noise: a mistake never "changes" an answer by less than this
+
+# Hash groups: fixed numbers, so adding a group never shifts another's draws.
+_GROUP_IDS = {"inputs": 0, "targets": 1, "learning_rate": 2, "weights": 3, "biases": 4}
+
+RULES = {
+    "relu_margin": f"no relu/leaky_relu pre-activation within {RELU_MARGIN} of 0",
+    "saturation": f"no sigmoid/tanh pre-activation beyond ±{SATURATION:g}",
+    "distinct_weights": "no two weights equal",
+    "loss_floor": "the loss E not already near 0 (E >= min_loss)",
+    "active_relu": "at least one active neuron in every relu layer (before and after the update)",
+    "significant_digits": "every asked answer shows two significant digits at its decimals (|v| >= 10^(1-d))",
+}
+
+
+def rule_description(rule: str) -> str:
+    """A readable sentence for a rule name (mistake rules are named mistake:<name>)."""
+    if rule.startswith("mistake:"):
+        m = BY_NAME[rule[len("mistake:"):]]
+        return f"the mistake '{m.title}' moves every asked answer it changes by more than twice the accepted band"
+    return RULES[rule]
+
+
+# --- questions -------------------------------------------------------------------------------
+
+
+def questions(bank: Bank) -> tuple[Question, ...]:
+    """Every asked answer in sheet order (the graph's presentation order), with its column label."""
+    graph = bank.graph
+    names = make_labels(graph, bank.notation, dict(bank.names))
+    by_step = {s: t for t in bank.tasks for s in t.steps}
+    out = [
+        Question(s.name, names[s.name].ascii, by_step[s.name].task, by_step[s.name].points, by_step[s.name].decimals,
+                 by_step[s.name].tolerance_kind, by_step[s.name].tolerance_value)
+        for s in graph.steps if s.name in by_step
+    ]
+    labels = [q.label for q in out]
+    dup = next((l for l in labels if labels.count(l) > 1), None)
+    if dup is not None:
+        raise NnexamError(f"{bank.source}: two asked answers share the label '{dup}' (rename one in 'names')")
+    return tuple(out)
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+
+def _layer_of(name: str) -> int:
+    """w2_1_1 -> 2, b1 -> 1, b2_3 -> 2."""
+    return int(name[1:].split("_")[0])
+
+
+def draw_givens(bank: Bank, keys: np.ndarray, attempts: np.ndarray) -> dict[str, np.ndarray]:
+    """Every given value for every student at their attempt: grid values picked by integer hashes."""
+    arch = bank.arch
+    members = {
+        "inputs": [f"x_{k}" for k in range(1, arch.layers[0] + 1)],
+        "targets": [f"t_{j}" for j in range(1, arch.layers[-1] + 1)],
+        "learning_rate": ["eta"],
+        "weights": list(arch.weight_names()),
+        "biases": list(arch.bias_names()),
+    }
+    out: dict[str, np.ndarray] = {}
+    for group, draws in bank.draws.items():
+        gid = _GROUP_IDS[group]
+        names = members[group]
+        if draws[0].vectors:
+            table = np.array(draws[0].vectors, dtype=float)
+            rows = table[draw_index(keys, gid, 0, attempts, len(table))]
+            for m, name in enumerate(names):
+                out[name] = rows[:, m]
+            continue
+        for index, name in enumerate(names):
+            d: Draw = draws[_layer_of(name) - 1] if len(draws) > 1 else draws[0]
+            out[name] = np.array(d.values, dtype=float)[draw_index(keys, gid, index, attempts, len(d.values))]
+    return out
+
+
+# --- the fairness rules ----------------------------------------------------------------------
+
+
+def _pre_activations(graph: StepGraph, acts: tuple[str, ...]) -> list[str]:
+    """Names of the pre-activations (before and after the update) of layers with these activations."""
+    return [s.name for s in graph.steps if s.kind in ("z", "z_new") and graph.arch.activations[s.layer - 1] in acts]
+
+
+def _relu_free_graph(graph: StepGraph) -> StepGraph:
+    """The same network with relu replaced by a leaky relu: where an answer is 0 only here, a relu was inactive."""
+    arch = graph.arch
+    slope = arch.leaky_slope if "leaky_relu" in arch.activations and arch.leaky_slope > 0 else 0.5
+    acts = tuple("leaky_relu" if a == "relu" else a for a in arch.activations)
+    return build_graph(replace(arch, activations=acts, leaky_slope=slope))
+
+
+def _take(values: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v)[idx] for k, v in values.items()}
+
+
+def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(failures per rule as boolean arrays over students, all solved values).
+
+    The cheap rules run on every student; the mistake rules (a solve per mistake plus rounding
+    bands) only on the students that passed the cheap ones.
+    """
+    graph = bank.graph
+    arch = bank.arch
+    values = evaluate(graph, givens)
+    n = len(values["E"])
+    fails: dict[str, np.ndarray] = {}
+    relu = _pre_activations(graph, ("relu", "leaky_relu"))
+    fails["relu_margin"] = np.zeros(n, bool)
+    for z in relu:
+        fails["relu_margin"] |= ~(np.abs(values[z]) > RELU_MARGIN + EDGE)
+    # A relu layer with every neuron inactive zeroes everything behind it: no exercise left.
+    fails["active_relu"] = np.zeros(n, bool)
+    for l, act in enumerate(arch.activations, 1):
+        if act == "relu":
+            for suffix in ("", "_new"):
+                alive = np.stack([values[f"z{l}_{j}{suffix}"] > 0 for j in range(1, arch.layers[l] + 1)])
+                fails["active_relu"] |= ~np.any(alive, axis=0)
+    fails["saturation"] = np.zeros(n, bool)
+    for z in _pre_activations(graph, ("sigmoid", "tanh")):
+        fails["saturation"] |= ~(np.abs(values[z]) <= SATURATION - EDGE)
+    w = np.stack([givens[name] for name in arch.weight_names()], axis=1)
+    w = np.sort(w, axis=1)
+    fails["distinct_weights"] = np.any(w[:, 1:] == w[:, :-1], axis=1) if w.shape[1] > 1 else np.zeros(n, bool)
+    fails["loss_floor"] = ~(values["E"] >= bank.min_loss)
+    sig = np.zeros(n, bool)
+    exempt_graph = _relu_free_graph(graph) if bank.allow_inactive_zero and "relu" in arch.activations else None
+    leaky = evaluate(exempt_graph, givens) if exempt_graph is not None else None
+    for q in qs:
+        v = values[q.name]
+        small = ~(np.abs(v) >= 10.0 ** (1 - q.decimals))
+        if leaky is not None:
+            small &= ~((v == 0.0) & (leaky[q.name] != 0.0))  # an exact 0 from an inactive relu
+        sig |= small
+    fails["significant_digits"] = sig
+
+    ok = ~np.any(np.stack(list(fails.values())), axis=0)
+    idx = np.flatnonzero(ok)
+    mistakes = applicable(graph)
+    for m in mistakes:
+        fails[f"mistake:{m.name}"] = np.zeros(n, bool)
+    if len(idx):
+        sub_givens = _take(givens, idx)
+        sub = _take(values, idx)
+        decimals = {s.name: bank.decimals for s in graph.steps}
+        decimals.update({q.name: q.decimals for q in qs})
+        band = rounding_bands(graph, sub, decimals)
+        width = {q.name: accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], band[q.name]) for q in qs}
+        for m in mistakes:
+            wrong = evaluate(graph, sub_givens, mistake=m)
+            bad = np.zeros(len(idx), bool)
+            for q in qs:
+                moved = np.abs(wrong[q.name] - sub[q.name])
+                # A move within the answer's rounding band is one honest rounding of earlier steps
+                # can make too: the answer reads right either way (E after the update barely feels
+                # a hidden-layer slip). Anything larger must clear twice the accepted band.
+                # NaN (a mistaken ln of a negative, say) is no number a student writes: never close.
+                changed = moved > np.maximum(band[q.name], CHANGED)
+                bad |= changed & (moved <= 2.0 * width[q.name])
+            fails[f"mistake:{m.name}"][idx] = bad
+    return fails, values
+
+
+# --- generating ------------------------------------------------------------------------------
+
+
+def _check_students(students: Sequence[tuple[str, str]]) -> None:
+    if not students:
+        raise NnexamError("no students to generate for")
+    seen: dict[str, int] = {}
+    for i, (sid, _name) in enumerate(students):
+        if not isinstance(sid, str) or not sid.strip():
+            raise NnexamError(f"student {i + 1}: blank student id")
+        if sid in seen:
+            raise NnexamError(f"student id '{sid}' appears twice (students {seen[sid] + 1} and {i + 1})")
+        seen[sid] = i
+
+
+def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attempts: int = MAX_ATTEMPTS,
+              ids: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None,
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """(givens, values, attempts) of a fair variant for every key, redrawing only the students that fail."""
+    n = len(keys)
+    attempts = np.zeros(n, np.uint64)
+    givens: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
+    pending = np.arange(n)
+    counts: dict[str, int] = {}
+    while True:
+        g = draw_givens(bank, keys[pending], attempts[pending])
+        fails, v = check_rules(bank, qs, g)
+        failed = np.any(np.stack(list(fails.values())), axis=0)
+        good = pending[~failed]
+        for store, new in ((givens, g), (values, v)):
+            for name, arr in new.items():
+                if name not in store:
+                    store[name] = np.empty(n)
+                store[name][good] = arr[~failed]
+        for rule, mask in fails.items():
+            counts[rule] = counts.get(rule, 0) + int(mask.sum())
+        pending = pending[failed]
+        if progress is not None:
+            progress(n - len(pending), n)
+        if not len(pending):
+            return givens, values, attempts
+        if int(attempts[pending[0]]) + 1 >= max_attempts:
+            last = {rule: int(mask[failed].sum()) for rule, mask in fails.items()}
+            rule = max(last, key=lambda r: (last[r], counts[r]))
+            who = f" (first: '{ids[pending[0]]}')" if ids is not None else ""
+            raise NnexamError(
+                f"{bank.source}: no fair variant for {len(pending)} student(s){who} in {max_attempts} draws each; "
+                f"the rule that could not be met: {rule_description(rule)} [{rule}]; widen the bank's draws"
+            )
+        attempts[pending] += np.uint64(1)
+
+
+def _networks(bank: Bank, givens: Mapping[str, np.ndarray], n: int) -> list[Network]:
+    """One Network per student from the drawn columns (plain Python floats, built once per column)."""
+    arch = bank.arch
+    col = {k: v.tolist() for k, v in givens.items()}
+    L = arch.layers
+    out = []
+    for i in range(n):
+        weights = tuple(
+            tuple(tuple(col[f"w{l}_{j}_{k}"][i] for k in range(1, L[l - 1] + 1)) for j in range(1, L[l] + 1))
+            for l in range(1, arch.depth + 1)
+        )
+        if arch.bias == "shared":
+            biases: tuple = tuple(col[f"b{l}"][i] for l in range(1, arch.depth + 1))
+        elif arch.bias == "per_neuron":
+            biases = tuple(tuple(col[f"b{l}_{j}"][i] for j in range(1, L[l] + 1)) for l in range(1, arch.depth + 1))
+        else:
+            biases = ()
+        inputs = tuple(col[f"x_{k}"][i] for k in range(1, L[0] + 1))
+        targets = tuple(col[f"t_{j}"][i] for j in range(1, L[-1] + 1))
+        out.append(Network(arch, weights, biases, inputs, targets, col["eta"][i], bank.notation, bank.names))
+    return out
+
+
+def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str]], *, title: str | None = None,
+             max_attempts: int = MAX_ATTEMPTS, progress: Callable[[int, int], None] | None = None) -> Manifest:
+    """One fair variant per (id, name), derived from (seed, bank hash, id) alone."""
+    _check_students(students)
+    seed = str(seed)
+    ids = [sid for sid, _ in students]
+    keys = student_keys(seed, bank.hash, ids)
+    qs = questions(bank)
+    givens, values, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress)
+    networks = _networks(bank, givens, len(ids))
+    answers = {q.name: values[q.name].tolist() for q in qs}
+    stems = unique_stems(ids)
+    variants = tuple(
+        StudentVariant(
+            sid, name or "", variant_code(int(keys[i])), networks[i],
+            {q.name: answers[q.name][i] for q in qs},
+            {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"},
+        )
+        for i, (sid, name) in enumerate(students)
+    )
+    return Manifest(seed, bank.name, bank.hash, bank.data, title or bank.title, bank.course, bank.date,
+                    bank.notation, qs, variants, __version__)
+
+
+def class_ids(count: int) -> list[tuple[str, str]]:
+    """Anonymous students s001..sNNN (zero-padded to the width of the count, at least 3 digits)."""
+    width = max(3, len(str(count)))
+    return [(f"s{i:0{width}d}", "") for i in range(1, count + 1)]
+
+
+def submission_template(manifest: Manifest) -> str:
+    """submission_template.csv: student_id, variant, one column per asked answer (its label); one row per student."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student_id", "variant"] + [q.label for q in manifest.questions])
+    blanks = [""] * len(manifest.questions)
+    for s in manifest.students:
+        writer.writerow([s.id, s.variant] + blanks)
+    return buf.getvalue()

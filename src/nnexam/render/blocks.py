@@ -1,0 +1,282 @@
+"""Page furniture drawn straight on the canvas: the header, grids of values, answer boxes, the answer table.
+
+Each block is a small Flowable that measures with stringWidth and draws text objects; tables split
+by rows at page breaks. They replace reportlab's Paragraph and Table, whose markup parsing and
+general cell layout cost more than the rest of a sheet together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from reportlab.lib.colors import Color
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Flowable
+
+from .typeset import BOLD, MONO, SANS, SANS_BOLD, MathLine, Word, draw_text, draw_word, plain, word_width
+
+INK = Color(0.1, 0.1, 0.12)
+GREY = Color(0.42, 0.42, 0.47)
+RULE = Color(0.75, 0.75, 0.8)
+TINT = Color(0.95, 0.96, 0.98)
+ACCENT = Color(0.16, 0.3, 0.55)
+
+
+def text(s: str, size: float = 9.0, font: str = SANS, indent: float = 0.0, space_before: float = 0.0) -> MathLine:
+    """Plain prose as a MathLine (breaks at spaces; much cheaper than a Paragraph)."""
+    return MathLine([plain(w, font) for w in s.split(" ") if w], size, indent=indent, hang=indent, space_before=space_before)
+
+
+def fit_size(s: str, font: str, size: float, width: float, smallest: float = 5.5) -> float:
+    """The largest size up to `size` at which `s` fits in `width`."""
+    w = stringWidth(s, font, size)
+    return size if w <= width else max(smallest, size * width / w)
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    course: str
+    title: str
+    kind: str  # "Exercise sheet" or "Answer key"
+    fields: tuple[tuple[str, str], ...]  # (caption, value): name, id, variant, date
+
+
+class Header(Flowable):
+    """Course, exam title and the student box at the top of the first page."""
+
+    def __init__(self, info: HeaderInfo):
+        super().__init__()
+        self.info = info
+
+    def wrap(self, availWidth, availHeight):
+        from reportlab.lib.utils import simpleSplit
+
+        self.width = availWidth
+        self._title = simpleSplit(self.info.title, SANS_BOLD, 15, availWidth)
+        self.height = 14 + 19 * len(self._title) + 34
+        return self.width, self.height
+
+    def draw(self):
+        c, w, h, info = self.canv, self.width, self.height, self.info
+        draw_text(c, 0, h - 9, info.course, SANS, 8.5, GREY)
+        draw_text(c, w, h - 9, info.kind.upper(), SANS_BOLD, 8.5, ACCENT, "right")
+        y = h - 14 - 15
+        for line in self._title:
+            draw_text(c, 0, y, line, SANS_BOLD, 15, INK)
+            y -= 19
+        # The student box: captions small above, values large below, widths by need.
+        box_h = 28.0
+        c.setFillColor(TINT)
+        c.setStrokeColor(RULE)
+        c.roundRect(0, 0, w, box_h, 3, stroke=1, fill=1)
+        fields = self.info.fields
+        weights = [3.0 if cap == "Name" else 1.4 for cap, _ in fields]
+        x = 8.0
+        for (cap, value), weight in zip(fields, weights):
+            cw = (w - 16) * weight / sum(weights)
+            draw_text(c, x, box_h - 9, cap, SANS, 6.5, GREY)
+            draw_text(c, x, 7, value, SANS_BOLD, fit_size(value, SANS_BOLD, 10.5, cw - 8), INK)
+            x += cw
+
+
+class Heading(Flowable):
+    """A section heading: bold sans text with an optional right-aligned note (points)."""
+
+    def __init__(self, s: str, note: str = "", size: float = 11.0, space_before: float = 8.0):
+        super().__init__()
+        self.s, self.note, self.size = s, note, size
+        self.spaceBefore = space_before
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        return availWidth, self.size * 1.6
+
+    def draw(self):
+        c = self.canv
+        note_w = stringWidth(self.note, SANS, self.size * 0.8) + 8 if self.note else 0
+        size = fit_size(self.s, SANS_BOLD, self.size, self.width - note_w)
+        draw_text(c, 0, self.size * 0.45, self.s, SANS_BOLD, size, ACCENT)
+        if self.note:
+            draw_text(c, self.width, self.size * 0.45, self.note, SANS, self.size * 0.8, GREY, "right")
+
+
+class _Rows(Flowable):
+    """Rows of equal height that split between rows at a page break."""
+
+    row_h = 14.0
+
+    def _rows(self, availWidth) -> int:
+        raise NotImplementedError
+
+    def _part(self, start: int, stop: int) -> "_Rows":
+        raise NotImplementedError
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        self.height = self._rows(availWidth) * self.row_h + self.pad
+        return self.width, self.height
+
+    pad = 2.0
+
+    def split(self, availWidth, availHeight):
+        n = self._rows(availWidth)
+        fit = int((availHeight - self.pad) // self.row_h)
+        if fit < 1 or fit >= n:
+            return []
+        return [self._part(0, fit), self._part(fit, n)]
+
+
+class ValueGrid(_Rows):
+    """Given values as `name = value` cells, flowing into as many columns as fit, with a caption column."""
+
+    def __init__(self, caption: str, cells: Sequence[Word], size: float = 8.5, caption_w: float = 92.0,
+                 _rows: tuple[int, int] | None = None, _cols: int | None = None):
+        super().__init__()
+        self.caption, self.cells, self.size, self.caption_w = caption, tuple(cells), size, caption_w
+        self.row_h = size * 1.75
+        self._range, self._fixed_cols = _rows, _cols
+
+    def _columns(self, availWidth) -> int:
+        if self._fixed_cols:
+            return self._fixed_cols
+        cell = max(word_width(c, self.size) for c in self.cells) + 14
+        return max(1, min(len(self.cells), int((availWidth - self.caption_w) // cell)))
+
+    def _rows(self, availWidth):
+        if self._range:
+            return self._range[1] - self._range[0]
+        cols = self._columns(availWidth)
+        return -(-len(self.cells) // cols)
+
+    def _part(self, start, stop):
+        cols = self._columns(self.width)
+        first = self._range[0] if self._range else 0
+        return ValueGrid(self.caption if start == 0 else "", self.cells, self.size, self.caption_w,
+                         (first + start, first + stop), cols)
+
+    def draw(self):
+        c = self.canv
+        cols = self._columns(self.width)
+        first, stop = self._range or (0, self._rows(self.width))
+        cell_w = (self.width - self.caption_w) / cols
+        if self.caption:
+            draw_text(c, 0, self.height - self.row_h + self.size * 0.45, self.caption, SANS, self.size * 0.9, GREY)
+        for r in range(first, stop):
+            y = self.height - (r - first + 1) * self.row_h + self.size * 0.45
+            for col in range(cols):
+                i = r * cols + col
+                if i < len(self.cells):
+                    draw_word(c, self.caption_w + col * cell_w, y, self.cells[i], self.size, INK)
+        c.setStrokeColor(RULE)
+        c.setLineWidth(0.4)
+        c.line(self.caption_w, 0.5, self.width, 0.5)
+
+
+@dataclass(frozen=True)
+class Blank:
+    """One answer box on the sheet: number, printed name, CSV column, points."""
+
+    number: str
+    name: Word
+    column: str
+    points: str
+
+
+class AnswerBoxes(_Rows):
+    """A grid of empty answer boxes, each headed by its number, name, column name and points."""
+
+    def __init__(self, blanks: Sequence[Blank], min_w: float = 112.0, _range: tuple[int, int] | None = None,
+                 _cols: int | None = None):
+        super().__init__()
+        self.blanks, self.min_w = tuple(blanks), min_w
+        self.row_h = 42.0
+        self._range, self._fixed_cols = _range, _cols
+
+    def _columns(self, availWidth):
+        return self._fixed_cols or max(1, int((availWidth + 8) // (self.min_w + 8)))
+
+    def _rows(self, availWidth):
+        if self._range:
+            return self._range[1] - self._range[0]
+        return -(-len(self.blanks) // self._columns(availWidth))
+
+    def _part(self, start, stop):
+        first = self._range[0] if self._range else 0
+        return AnswerBoxes(self.blanks, self.min_w, (first + start, first + stop), self._columns(self.width))
+
+    def draw(self):
+        c = self.canv
+        cols = self._columns(self.width)
+        gap = 8.0
+        bw = (self.width - gap * (cols - 1)) / cols
+        first, stop = self._range or (0, self._rows(self.width))
+        for r in range(first, stop):
+            top = self.height - (r - first) * self.row_h
+            for col in range(cols):
+                i = r * cols + col
+                if i >= len(self.blanks):
+                    break
+                b = self.blanks[i]
+                x = col * (bw + gap)
+                draw_text(c, x, top - 10, b.number, SANS_BOLD, 8, ACCENT)
+                nx = x + stringWidth(b.number, SANS_BOLD, 8) + 4
+                size = 9.0
+                while size > 6 and nx + word_width(b.name, size) > x + bw:
+                    size -= 0.5
+                draw_word(c, nx, top - 10.5, b.name, size, INK)
+                draw_text(c, x, top - 18.5, b.column, MONO, 6.5, GREY)
+                draw_text(c, x + bw, top - 18.5, b.points, SANS, 6.5, GREY, "right")
+                c.setStrokeColor(Color(0.55, 0.55, 0.6))
+                c.setLineWidth(0.7)
+                c.rect(x, top - 38, bw, 17, stroke=1, fill=0)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One row of the key's answer table."""
+
+    number: str
+    name: Word
+    column: str
+    value: str
+    points: str
+
+
+class AnswerTable(_Rows):
+    """The key's table of every asked answer: number, name, CSV column, value, points."""
+
+    def __init__(self, rows: Sequence[AnswerRow], size: float = 8.5, _range: tuple[int, int] | None = None):
+        super().__init__()
+        self.rows, self.size, self._range = tuple(rows), size, _range
+        self.row_h = size * 1.7
+        self.pad = self.row_h + 2
+
+    def _rows(self, availWidth):
+        return (self._range[1] - self._range[0]) if self._range else len(self.rows)
+
+    def _part(self, start, stop):
+        first = self._range[0] if self._range else 0
+        return AnswerTable(self.rows, self.size, (first + start, first + stop))
+
+    def draw(self):
+        c, s = self.canv, self.size
+        w = self.width
+        cols = (0.0, 0.09 * w, 0.45 * w, 0.86 * w, w)  # number, name, column, value (right), points (right)
+        first, stop = self._range or (0, len(self.rows))
+        y = self.height - self.row_h + s * 0.5
+        for x, cap in zip(cols, ("#", "Quantity", "CSV column")):
+            draw_text(c, x, y, cap, SANS_BOLD, s * 0.85, GREY)
+        draw_text(c, cols[3], y, "Answer", SANS_BOLD, s * 0.85, GREY, "right")
+        draw_text(c, cols[4], y, "Points", SANS_BOLD, s * 0.85, GREY, "right")
+        for i in range(first, stop):
+            row = self.rows[i]
+            y -= self.row_h
+            if (i - first) % 2 == 0:
+                c.setFillColor(TINT)
+                c.rect(0, y - s * 0.5, w, self.row_h, stroke=0, fill=1)
+            draw_text(c, cols[0], y, row.number, SANS, s, INK)
+            draw_word(c, cols[1], y, row.name, s, INK)
+            draw_text(c, cols[2], y, row.column, MONO, s * 0.92, GREY)
+            draw_text(c, cols[3], y, row.value, BOLD, s, INK, "right")
+            draw_text(c, cols[4], y, row.points, SANS, s, INK, "right")

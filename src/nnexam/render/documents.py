@@ -1,0 +1,374 @@
+"""The two documents of a student: the exercise sheet (no answers) and the answer key (worked solution).
+
+Everything that depends only on the exam (labels, formulas, the diagram's geometry, which steps
+the key shows) is computed once per manifest and cached; each student adds only their numbers.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+
+import numpy as np
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageTemplate, Spacer
+
+from ..errors import NnexamError
+from ..fonts import register_fonts
+from ..graph import StepGraph, TASKS
+from ..manifest import Manifest, Question, StudentVariant
+from ..notation import Label
+from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, worked_line
+from ..solve import evaluate
+from .blocks import (GREY, INK, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
+                     text)
+from .diagram import NetworkDiagram, layout, value_width
+from .typeset import SANS, SANS_BOLD, MathLine, draw_text, speed_up_fonts, join, plain, word, words
+
+PAPERS = {"a4": A4, "letter": LETTER}
+MARGIN = 17 * mm
+
+TASK_TITLES = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "deltas": "Backward pass: error signals",
+    "output_gradients": "Gradients of the output-layer weights",
+    "hidden_gradients": "Gradients of the hidden-layer weights",
+    "bias_gradients": "Gradients of the biases",
+    "updated_weights": "Weights after one gradient-descent step",
+    "updated_biases": "Biases after one gradient-descent step",
+    "forward_after": "Forward pass after the update",
+    "loss_after": "Loss after the update",
+}
+
+ACTIVATION_DEFINITIONS = {
+    "sigmoid": r"\sigma(x) = \frac{1}{1 + e^{-x}}",
+    "tanh": r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
+    "relu": r"\operatorname{relu}(x) = \operatorname{max}(0, x)",
+    "leaky_relu": r"\operatorname{lrelu}(x) = x \text{ if } x > 0 \text{, else } {slope}x",
+}
+
+
+def fmt_points(p: float) -> str:
+    return f"{p:g}"
+
+
+def points_note(total: float) -> str:
+    return f"{fmt_points(total)} point" + ("" if total == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Exam:
+    """What every student's documents share: labels, grouped questions, layouts; built once per manifest."""
+
+    manifest: Manifest
+    graph: StepGraph
+    latex: Mapping[str, str]
+    labels: Mapping[str, Label]
+    tasks: tuple[tuple[str, tuple[tuple[str, Question], ...]], ...]  # task -> ((number, question), ...)
+    shown: frozenset[str]  # steps the key works out: the asked ones and everything they need
+    decimals: int
+    value_widths: tuple[tuple[str, float], ...]
+    rules: tuple  # instruction formulas (words), shared by every student
+
+
+_EXAM: list = [None, None]
+
+
+def exam_of(manifest: Manifest) -> Exam:
+    """The shared part of a manifest's documents (cached for the last manifest seen)."""
+    if _EXAM[0] is manifest:
+        return _EXAM[1]
+    register_fonts()
+    speed_up_fonts()
+    graph = manifest.graph
+    labels = manifest.labels()
+    latex = {k: v.latex for k, v in labels.items()}
+    by_task: dict[str, list[Question]] = {}
+    for q in manifest.questions:
+        by_task.setdefault(q.task if q.task in TASKS else graph[q.name].task, []).append(q)
+    tasks = tuple(
+        (task, tuple((f"{t}.{i}", q) for i, q in enumerate(qs, 1)))
+        for t, (task, qs) in enumerate(by_task.items(), 1)
+    )
+    shown = _needed(graph, tuple(q.name for q in manifest.questions))
+    decimals = max((q.decimals for q in manifest.questions), default=4)
+    givens = manifest.givens()
+    widths = tuple((n, max(value_width(fmt_given(float(v))) for v in givens[n])) for n in graph.arch.given_names())
+    exam = Exam(manifest, graph, latex, labels, tasks, shown, decimals, widths, _rules(graph, latex))
+    _EXAM[0], _EXAM[1] = manifest, exam
+    return exam
+
+
+@lru_cache(maxsize=16)
+def _needed(graph: StepGraph, asked: tuple[str, ...]) -> frozenset[str]:
+    need: set[str] = set()
+    todo = [n for n in asked if n in graph]
+    while todo:
+        n = todo.pop()
+        if n in need or n not in graph:
+            continue
+        need.add(n)
+        todo.extend(graph[n].inputs)
+    return frozenset(need)
+
+
+def _rules(graph: StepGraph, latex: Mapping[str, str]) -> tuple:
+    """The instruction formulas: each layer's pre-activation and activation, the loss, the update."""
+    arch = graph.arch
+    lines = []
+
+    def formula(name: str) -> str:
+        return graph[name].expr.render("latex", lambda n: latex[n])
+
+    for l in range(1, arch.depth + 1):
+        act = arch.activations[l - 1]
+        caption = layer_name(arch, l)
+        caption = caption[0].upper() + caption[1:]
+        z, a = f"z{l}_1", f"a{l}_1"
+        f = [f"{latex[z]} = {formula(z)}", f"{latex[a]} = {formula(a)}"]
+        if act in ACTIVATION_DEFINITIONS:
+            f.append(ACTIVATION_DEFINITIONS[act].replace("{slope}", f"{arch.leaky_slope:g}"))
+        note = "and likewise for every neuron" if arch.layers[l] > 1 else ""
+        lines.append((caption, f, note))
+    lw = [f"{latex['E_1']} = {formula('E_1')}", f"{latex['E']} = {formula('E')}"]
+    lines.append(("Loss", lw, "one term per output" if arch.layers[-1] > 1 else ""))
+    w = "w1_1_1_new"
+    upd = [f"{latex[w]} = {formula(w)}"]
+    if arch.bias != "none":
+        b = arch.bias_names()[0]
+        upd.append(f"{latex[b + '_new']} = {formula(b + '_new')}" if arch.update_biases else "")
+    note = "for every weight" + (" and bias" if arch.update_biases and arch.bias != "none" else
+                                 "; biases stay as they are" if arch.bias != "none" else "")
+    lines.append(("Update", [u for u in upd if u], note))
+    return tuple((cap, tuple(f), note) for cap, f, note in lines)
+
+
+def _doc(paper: str, title: str, subject: str, author: str, footer: str, kind: str) -> tuple[BaseDocTemplate, io.BytesIO]:
+    if paper not in PAPERS:
+        raise NnexamError(f"paper '{paper}': expected one of {', '.join(PAPERS)}")
+    buf = io.BytesIO()
+    size = PAPERS[paper]
+    doc = BaseDocTemplate(buf, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                          bottomMargin=MARGIN, title=title, subject=subject, author=author, creator="nnexam",
+                          invariant=1, pageCompression=1, initialFontName=SANS, initialFontSize=9)
+    frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN, 0, 0, 0, 0, id="body")
+
+    def furniture(canvas, d):
+        canvas.saveState()
+        draw_text(canvas, MARGIN, MARGIN * 0.5, footer, SANS, 7, GREY)
+        draw_text(canvas, size[0] - MARGIN, MARGIN * 0.5, f"{kind} · page {d.page}", SANS, 7, GREY, "right")
+        canvas.restoreState()
+
+    doc.addPageTemplates([PageTemplate("page", [frame], onPage=furniture)])
+    return doc, buf
+
+
+def _header(exam: Exam, student: StudentVariant, kind: str, title: str | None) -> list:
+    m = exam.manifest
+    fields = [("Name", student.name or "—"), ("Student ID", student.id), ("Variant", student.variant)]
+    if m.date:
+        fields.append(("Date", m.date))
+    return [Header(HeaderInfo(m.course, title or m.title or "Backpropagation exercise", kind, tuple(fields))),
+            Spacer(0, 8)]
+
+
+def _printed_givens(exam: Exam, student: StudentVariant) -> dict[str, str]:
+    return {n: fmt_given(float(v[0])) for n, v in student.network.givens().items()}
+
+
+def _diagram(exam: Exam, givens: Mapping[str, str], width: float) -> NetworkDiagram:
+    arch = exam.graph.arch
+    keys = [n for n in exam.latex if n in givens or n.startswith("a")]
+    lay = layout(arch, tuple((k, exam.latex[k]) for k in sorted(keys)), exam.value_widths, round(width, 1))
+    return NetworkDiagram(arch, lay, exam.latex, givens)
+
+
+def _givens_table(exam: Exam, givens: Mapping[str, str]) -> list:
+    arch = exam.graph.arch
+
+    def cell(n: str):
+        return word(exam.latex[n]) + plain(" = " + givens[n])
+
+    groups = [("Inputs", [f"x_{k}" for k in range(1, arch.layers[0] + 1)]),
+              ("Targets", [f"t_{j}" for j in range(1, arch.layers[-1] + 1)]),
+              ("Learning rate", ["eta"])]
+    for l in range(1, arch.depth + 1):
+        groups.append((f"Weights into {layer_name(arch, l)}", [n for n in arch.weight_names() if n.startswith(f"w{l}_")]))
+    if arch.bias != "none":
+        groups.append(("Biases", list(arch.bias_names())))
+    caption_w = max(stringWidth(cap, SANS, 8.5 * 0.9) for cap, _ in groups) + 12
+    out = [Heading("Given values", size=10.5, space_before=4)]
+    out += [ValueGrid(cap, [cell(n) for n in names], caption_w=caption_w) for cap, names in groups]
+    return out
+
+
+def _instructions(exam: Exam) -> list:
+    d = {q.decimals for q in exam.manifest.questions}
+    rounding = (f"Round every answer to {d.pop()} decimal places" if len(d) == 1
+                else "Round every answer to the decimals stated in its task")
+    out = [Heading("Instructions", size=10.5, space_before=2),
+           text(f"Work out the values asked below by hand, one step at a time. {rounding} (truncating is also "
+                "accepted) and write it in its box; you may go on from your own rounded earlier answers. "
+                "If you hand in a CSV file, use the column name printed under each box.", 8.8),
+           Spacer(0, 3)]
+    for caption, formulas, note in exam.rules:
+        ws = [plain(caption + ":", SANS_BOLD)]
+        for i, f in enumerate(formulas):
+            ws += list(words(f))
+            if i < len(formulas) - 1:
+                ws[-1] = ws[-1] + plain(",")
+        if note:
+            ws += [plain(w, SANS) for w in f"({note})".split(" ")]
+        out.append(MathLine(ws, 9.0, hang=14.0))
+    return out
+
+
+def _tasks(exam: Exam) -> list:
+    out = []
+    for t, (task, numbered) in enumerate(exam.tasks, 1):
+        total = sum(q.points for _, q in numbered)
+        equal = len({q.points for _, q in numbered}) == 1
+        out.append(CondPageBreak(70))
+        out.append(Heading(f"Task {t}. {TASK_TITLES.get(task, task)}", points_note(total), size=10.5))
+        blanks = [Blank(num, word(exam.latex[q.name]), q.label,
+                        "" if equal and len(numbered) > 1 else points_note(q.points)) for num, q in numbered]
+        if equal and len(numbered) > 1:
+            out.append(text(f"{points_note(numbered[0][1].points)} each", 7.5))
+        out.append(AnswerBoxes(blanks))
+    return out
+
+
+def sheet_story(exam: Exam, student: StudentVariant, width: float, title: str | None) -> list:
+    givens = _printed_givens(exam, student)
+    story = _header(exam, student, "Exercise sheet", title)
+    story += _instructions(exam)
+    story += [Spacer(0, 6), _diagram(exam, givens, width), Spacer(0, 2)]
+    story += _givens_table(exam, givens)
+    story += _tasks(exam)
+    return story
+
+
+# --- the key ---------------------------------------------------------------------------------
+
+
+_VALUES: list = [None, None]
+
+
+def student_values(exam: Exam, student: StudentVariant) -> dict[str, float]:
+    """Every step's value for one student: the whole class solved at once, vectorized, then cached."""
+    m = exam.manifest
+    if _VALUES[0] is not m:
+        values = evaluate(exam.graph, m.givens())
+        index = {id(s): i for i, s in enumerate(m.students)}
+        _VALUES[0], _VALUES[1] = m, (values, index)
+    values, index = _VALUES[1]
+    i = index.get(id(student))
+    if i is None:  # a student not in this manifest: solve alone
+        values, i = evaluate(exam.graph, student.network.givens()), 0
+    return {k: v[i:i + 1] for k, v in values.items()}
+
+
+def _chain(exam: Exam, name: str, values: Mapping[str, np.ndarray]) -> list:
+    """∂E/∂w along its chain (present.chain_rule) with the number of each factor, as seeds/003 puts them together."""
+    graph = exam.graph
+    step = graph[name]
+    l, j, k = step.layer, step.j, step.k
+    # The same factors as chain_rule: ∂E/∂a · ∂a/∂z · ∂z/∂w, or δ · ∂z/∂w through a softmax.
+    if f"dE_da{l}_{j}" in graph and graph.arch.activations[l - 1] != "softmax":
+        factors = [f"dE_da{l}_{j}", f"da_dz{l}_{j}" if f"da_dz{l}_{j}" in graph else "1"]
+    else:
+        factors = [f"delta{l}_{j}"]
+    factors.append(f"x_{k}" if l == 1 else f"a{l - 1}_{k}")
+    d, givens = exam.decimals, set(graph.arch.given_names())
+
+    def number(n: str) -> str:
+        if n == "1":
+            return n
+        return fmt_given(float(values[n][0])) if n in givens else fmt(float(values[n][0]), d)
+
+    shown = [number(n) for n in factors]
+    shown = [f"\\left({s}\\right)" if s.startswith("-") and i else s for i, s in enumerate(shown)]
+    symbolic = chain_rule(graph, name, exam.labels, "latex")
+    line = f"{symbolic} = " + " \\cdot ".join(shown) + f" = {fmt(float(values[name][0]), d)}"
+    return [text("Chain rule, written out for this layer:", 8.0, indent=22), MathLine(words(line), 9.3, indent=22)]
+
+
+def _answers(exam: Exam, student: StudentVariant, values: Mapping[str, np.ndarray]) -> list:
+    rows = []
+    for _, numbered in exam.tasks:
+        for num, q in numbered:
+            v = student.answers.get(q.name, float(values[q.name][0]))
+            rows.append(AnswerRow(num, word(exam.latex[q.name]), q.label, fmt(v, q.decimals), fmt_points(q.points)))
+    total = sum(q.points for q in exam.manifest.questions)
+    return [Heading("Answers", points_note(total), size=10.5), AnswerTable(rows)]
+
+
+def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
+    graph, labels = exam.graph, exam.labels
+    givens = frozenset(graph.arch.given_names())
+    tags = {q.name: num for _, numbered in exam.tasks for num, q in numbered}
+    out = [CondPageBreak(90), Heading("Worked solution", size=12, space_before=10),
+           text("Each value: its formula, the numbers substituted, the result (rounded to "
+                f"{exam.decimals} decimals; the next steps go on from the rounded values shown). "
+                "Numbers in the margin are the task numbers of asked values.", 8.0)]
+    chained: set[int] = set()
+    for title, steps in sections(graph):
+        steps = [s for s in steps if s.name in exam.shown]
+        if not steps:
+            continue
+        out += [CondPageBreak(60), Heading(title, size=9.8, space_before=7)]
+        for s in steps:
+            if s.kind == "dE_dw" and s.layer not in chained:
+                chained.add(s.layer)
+                out += _chain(exam, s.name, values)
+            line = worked_line(s, values, labels, exam.decimals, "latex", givens=givens)
+            *head, result = parts(line)
+            ws = join(words(" = ".join(head) + " ="), (word(result, bold=True),))
+            out.append(_Tagged(ws, tags.get(s.name, "")))
+    return out
+
+
+class _Tagged(MathLine):
+    """A worked step, with the task number in the margin when the value is asked."""
+
+    def __init__(self, ws, tag: str):
+        super().__init__(ws, 9.3, indent=22)
+        self.tag = tag
+
+    def draw(self):
+        super().draw()
+        if self.tag:
+            c = self.canv
+            draw_text(c, 0, self.height - self.leading + self.size * 0.45, self.tag, SANS_BOLD, 7, INK)
+
+
+def key_story(exam: Exam, student: StudentVariant, width: float, title: str | None) -> list:
+    givens = _printed_givens(exam, student)
+    values = student_values(exam, student)
+    story = _header(exam, student, "Answer key", title)
+    story += [_diagram(exam, givens, width), Spacer(0, 2)]
+    story += _givens_table(exam, givens)
+    story += [Spacer(0, 6)] + _answers(exam, student, values)
+    story += _worked(exam, values)
+    return story
+
+
+def build(story_of, manifest: Manifest, student: StudentVariant, paper: str, title: str | None, kind: str) -> bytes:
+    exam = exam_of(manifest)
+    shown_title = title or manifest.title or "Backpropagation exercise"
+    who = f"{student.name} ({student.id})" if student.name else student.id
+    doc, buf = _doc(paper, f"{shown_title}: {kind.lower()}, {who}", kind, manifest.course or "nnexam",
+                    f"{who} · variant {student.variant}", kind)
+    # Binary (Flate only) streams: reportlab's pure-Python ASCII85 step costs a fifth of the time.
+    saved, rl_config.useA85 = rl_config.useA85, 0
+    try:
+        doc.build(story_of(exam, student, doc.width, title))
+    finally:
+        rl_config.useA85 = saved
+    return buf.getvalue()

@@ -1,0 +1,269 @@
+"""The PDF builder: what a sheet and a key contain (and must not), fonts, reproducible bytes, layout, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pypdf
+import pytest
+
+from nnexam.bank import load_bank
+from nnexam.cli import cli
+from nnexam.errors import NnexamError
+from nnexam.files import unique_stems
+from nnexam.generate import generate
+from nnexam.graph import build_graph
+from nnexam.manifest import Manifest, Question, StudentVariant
+from nnexam.notation import labels
+from nnexam.present import fmt, fmt_given
+from nnexam.render import bundle, render_key, render_sheet, student_files
+from nnexam.render.diagram import _overlaps, layout
+from nnexam.render.documents import _diagram, _printed_givens, exam_of
+from nnexam.render.typeset import MathLine, word_width, words
+from nnexam.solve import solve
+from nnexam.spec import parse_spec, read_mapping
+
+NAMES = ["Zoë Ångström-Núñez", "Łukasz Żółć", "Bob"]
+
+
+def synthetic(spec: dict, n: int = 2, asked: list[str] | None = None) -> Manifest:
+    """A manifest built from dataclasses: `n` variants of a spec (weights nudged), all steps of `asked` tasks."""
+    base = parse_spec(spec, "test")
+    graph = build_graph(base.arch)
+    lab = labels(graph, base.notation, dict(base.names))
+    asked = asked or [s.name for s in graph.steps if s.task in ("forward", "loss", "deltas", "output_gradients",
+                                                                   "hidden_gradients", "updated_weights")]
+    qs = tuple(Question(a, lab[a].ascii, graph[a].task, 1.0, 4) for a in asked)
+    ids = [f"id/{i}" for i in range(n)]
+    stems = unique_stems(ids)
+    students = []
+    for i in range(n):
+        d = dict(spec)
+        d["weights"] = [[[round(w + 0.05 * i * ((j + k) % 3 - 1), 2) for k, w in enumerate(row)]
+                         for j, row in enumerate(m)] for m in spec["weights"]]
+        net = parse_spec(d, "test")
+        key = solve(net)
+        students.append(StudentVariant(ids[i], NAMES[i % len(NAMES)], f"V{i}", net, {a: key.value(a) for a in asked},
+                                       {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"}))
+    return Manifest("1", "test", "sha256:0", {}, "Test exam", "Course 101", "1 April 2026", base.notation, qs,
+                    tuple(students))
+
+
+def example(examples, name: str, **kw) -> Manifest:
+    spec = read_mapping(examples / f"{name}.toml")
+    spec.pop("title")
+    return synthetic(spec, **kw)
+
+
+def shaped(layers, acts, loss, bias="per_neuron", notation="mazur") -> dict:
+    """A spec of any shape with small, varied weights."""
+    w = [[[round(((l * 7 + j * 3 + k * 5) % 19 - 9) / 10, 2) for k in range(layers[l - 1])] for j in range(layers[l])]
+         for l in range(1, len(layers))]
+    targets = [round(1 / layers[-1], 4)] * layers[-1] if acts[-1] == "softmax" else [0.25] * layers[-1]
+    if acts[-1] == "softmax":
+        targets[-1] = round(1 - sum(targets[:-1]), 4)
+    d = dict(layers=layers, activations=acts, loss=loss, learning_rate=0.5, bias=bias, weights=w,
+             inputs=[round(0.1 * (k + 1), 2) for k in range(layers[0])], targets=targets, notation=notation)
+    if bias == "per_neuron":
+        d["biases"] = [[0.1] * n for n in layers[1:]]
+    elif bias == "shared":
+        d["biases"] = [0.1] * (len(layers) - 1)
+    return d
+
+
+def pdf_text(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    return text.replace("\u00a0", " ").replace("\u2212", "-")
+
+
+def numbers(text: str) -> set[str]:
+    return set(re.findall(r"-?\d+\.\d+|-?\d+", text))
+
+
+@pytest.fixture(scope="module")
+def classic() -> Manifest:
+    """Three students of the bundled default bank, through the generator."""
+    return generate(load_bank("classic"), "render-tests", [("s1", NAMES[0]), ("s2", NAMES[1]), ("s3", "")])
+
+
+def manifests(examples_dir):
+    yield "classic", generate(load_bank("classic"), "t", [("a1", NAMES[0]), ("a2", NAMES[1])])
+    for bank in ("softmax-2-3-2", "relu-3-2-1", "bce-2-2-1", "classic-bits"):
+        yield bank, generate(load_bank(bank), "t", [("a1", NAMES[0])])
+    yield "esuli", example(examples_dir, "esuli_3-2-1", n=1)
+
+
+def test_sheets_show_every_given_and_no_answer(examples):
+    for bank, m in manifests(examples):
+        for s in m.students:
+            data = render_sheet(m, s)
+            text = pdf_text(data)
+            found = numbers(text)
+            printed = {fmt_given(float(v[0])) for v in s.network.givens().values()}
+            assert printed <= found, (bank, printed - found)
+            assert s.name in text and s.id in text and s.variant in text
+            reader = pypdf.PdfReader(io.BytesIO(data))
+            meta = " ".join(str(v) for v in (reader.metadata or {}).values())
+            for q in m.questions:
+                v = s.answers[q.name]
+                for d in {q.decimals, 2, 3, 4, 5, 6}:
+                    shown = fmt(v, d)
+                    if shown in printed or float(shown) == 0:
+                        continue  # the same digits as a printed given (or 0.00): nothing to read off
+                    assert shown not in found, (bank, q.label, shown)
+                    assert shown not in meta
+            assert all("/Annots" not in p for p in reader.pages)
+
+
+def test_keys_show_every_answer_at_its_decimals(examples):
+    for bank, m in manifests(examples):
+        for s in m.students:
+            text = pdf_text(render_key(m, s))
+            found = numbers(text)
+            for q in m.questions:
+                assert fmt(s.answers[q.name], q.decimals) in found, (bank, q.label)
+                assert q.label in text
+            assert s.name in text and "Answer key".upper() in text.upper()
+
+
+def test_key_writes_the_chain_rule_for_a_weight_of_every_layer(classic):
+    text = pdf_text(render_key(classic, classic.students[0]))
+    chains = [line for line in text.splitlines() if line.count("∂") >= 8]  # ∂E/∂w = ∂E/∂a · ∂a/∂z · ∂z/∂w
+    assert len(chains) >= classic.arch.depth, chains
+    assert "σ" in text and "η" in text and "δ" in text
+
+
+def test_the_classic_sheet_fits_on_two_pages(classic):
+    for paper in ("a4", "letter"):
+        reader = pypdf.PdfReader(io.BytesIO(render_sheet(classic, classic.students[0], paper=paper)))
+        assert len(reader.pages) == 2
+        width = float(reader.pages[0].mediabox.width)
+        assert round(width) == (595 if paper == "a4" else 612)
+
+
+def test_fonts_are_embedded_truetype(classic):
+    for data in (render_sheet(classic, classic.students[0]), render_key(classic, classic.students[0])):
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        fonts = {}
+        for page in reader.pages:
+            for name, ref in page["/Resources"]["/Font"].items():
+                fonts[name] = ref.get_object()
+        assert fonts
+        for font in fonts.values():
+            assert font["/Subtype"] == "/TrueType", font
+            assert "/FontFile2" in font["/FontDescriptor"].get_object()
+            assert "DejaVu" in font["/BaseFont"]
+
+
+def test_same_input_gives_identical_bytes(classic):
+    s = classic.students[1]
+    assert render_sheet(classic, s) == render_sheet(classic, s)
+    assert render_key(classic, s, paper="letter") == render_key(classic, s, paper="letter")
+    assert render_sheet(classic, s) != render_sheet(classic, classic.students[0])
+
+
+def test_title_override_and_paper_check(classic):
+    s = classic.students[0]
+    assert "Quiz 3, group B" in pdf_text(render_sheet(classic, s, title="Quiz 3, group B"))
+    with pytest.raises(NnexamError, match="paper"):
+        render_sheet(classic, s, paper="a5")
+
+
+SHAPES = [
+    ([8, 8, 8, 8, 8], ["sigmoid", "tanh", "relu", "softmax"], "cross_entropy", "per_neuron", "mazur"),
+    ([3, 5, 8, 4, 2], ["sigmoid"] * 4, "half_sse", "shared", "bits"),
+    ([1, 1], ["sigmoid"], "bce", "none", "matrix"),
+    ([1, 8, 1], ["leaky_relu", "sigmoid"], "bce", "per_neuron", "mazur"),
+    ([8, 2, 8], ["linear", "softmax"], "mse", "shared", "matrix"),
+]
+
+
+@pytest.mark.parametrize("layers,acts,loss,bias,notation", SHAPES, ids=["x".join(map(str, s[0])) for s in SHAPES])
+def test_diagram_labels_never_overlap(layers, acts, loss, bias, notation):
+    m = synthetic(shaped(layers, acts, loss, bias, notation), n=1, asked=["E"])
+    exam = exam_of(m)
+    for width in (493.0, 510.0):  # A4 and Letter frames
+        lay = _diagram(exam, _printed_givens(exam, m.students[0]), width).lay
+        boxes = lay.boxes()
+        circles = [(x - 11, y - 11, x + 11, y + 11) for x, y in lay.centres.values()]
+        for i, a in enumerate(boxes):
+            assert 0 <= a[0] and a[2] <= lay.width and 0 <= a[1] and a[3] <= lay.height
+            assert not any(_overlaps(a, b) for b in boxes[i + 1:]), a
+            assert not any(_overlaps(a, c) for c in circles), a
+    assert layout.cache_info().maxsize
+
+
+def test_extreme_shapes_render_everything():
+    m = synthetic(shaped([8, 8, 8, 8, 8], ["sigmoid", "tanh", "relu", "softmax"], "cross_entropy"), n=1,
+                  asked=["E", "dE_dw1_8_8", "w4_8_8_new"])
+    s = m.students[0]
+    text = pdf_text(render_key(m, s))
+    for q in m.questions:
+        assert fmt(s.answers[q.name], 4) in numbers(text)
+    assert len(pypdf.PdfReader(io.BytesIO(render_sheet(m, s))).pages) >= 2
+
+
+def test_long_formulas_wrap_inside_the_frame():
+    latex = " + ".join(f"w_{{{i}}} \\cdot out_{{h{i}}}" for i in range(1, 9)) + r" = \frac{1}{1 + e^{-0.1234}}"
+    line = MathLine(words(f"net_{{o1}} = {latex}"), 9.3, indent=22)
+    _, height = line.wrap(200, 1000)
+    assert height > line.leading * 3
+    for x0, ws in line._lines:
+        assert x0 + sum(word_width(w, 9.3) for w in ws) + 3 * (len(ws) - 1) <= 200
+
+
+def test_bundle_has_every_page_and_a_bookmark_per_student(classic):
+    docs = [render_sheet(classic, s) for s in classic.students]
+    marks = ["Zoë Ångström-Núñez (s1)", "Łukasz (s2)", "s3"]
+    data = bundle(docs, marks, "Sheets")
+    assert data == bundle(docs, marks, "Sheets")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    counts = [len(pypdf.PdfReader(io.BytesIO(d)).pages) for d in docs]
+    assert len(reader.pages) == sum(counts)
+    assert [o.title for o in reader.outline] == marks
+    assert [reader.get_destination_page_number(o) for o in reader.outline] == [0, counts[0], counts[0] + counts[1]]
+    assert classic.students[2].id in reader.pages[counts[0] + counts[1]].extract_text()
+    assert len(data) < sum(map(len, docs))  # identical font programs are stored once
+
+
+def test_student_files_refuse_paths_that_escape(classic):
+    assert student_files(classic)[0] == ("sheets/s1.pdf", "keys/s1.pdf")
+    bad = StudentVariant("x", "", "V", classic.students[0].network, {}, {"sheet": "../../etc/x.pdf", "key": "keys/x.pdf"})
+    m = Manifest(**{**classic.__dict__, "students": (bad,)})
+    with pytest.raises(NnexamError, match="safe relative path"):
+        student_files(m)
+
+
+def test_cli_render_rebuilds_pdfs_from_the_manifest(runner, tmp_path, classic):
+    (tmp_path / "manifest.json").write_bytes(classic.to_json())
+    result = runner.invoke(cli, ["render", str(tmp_path), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    for s in classic.students:
+        for kind in ("sheet", "key"):
+            assert (tmp_path / s.files[kind]).read_bytes()[:5] == b"%PDF-"
+    first = (tmp_path / "sheets.pdf").read_bytes()
+    assert len(pypdf.PdfReader(tmp_path / "keys.pdf").outline) == 3
+    again = runner.invoke(cli, ["render", str(tmp_path)])
+    assert again.exit_code == 2 and "--force" in again.output and "Traceback" not in again.output
+    # One process or two, the same bytes.
+    assert runner.invoke(cli, ["render", str(tmp_path), "--force", "--jobs", "1"]).exit_code == 0
+    assert (tmp_path / "sheets.pdf").read_bytes() == first
+    letter = runner.invoke(cli, ["render", str(tmp_path), "--force", "--paper", "letter", "--title", "Retake"])
+    assert letter.exit_code == 0
+    assert "Retake" in pdf_text((tmp_path / classic.students[0].files["sheet"]).read_bytes())
+
+
+def test_cli_render_reports_a_missing_or_bad_manifest_in_one_line(runner, tmp_path):
+    result = runner.invoke(cli, ["render", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("nnexam: error:") and "manifest" in result.output
+    (tmp_path / "manifest.json").write_text("{not json")
+    result = runner.invoke(cli, ["render", str(tmp_path)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "line 1" in result.output
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "nnexam-manifest", "format_version": 1}))
+    result = runner.invoke(cli, ["render", str(tmp_path)])
+    assert result.exit_code == 2 and "missing key" in result.output
+    assert not (tmp_path / "sheets.pdf").exists()
