@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -382,9 +384,10 @@ def test_decode_tolerates_excel_encodings():
 
 
 def run(args, cwd: Path):
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=cwd):
-        result = runner.invoke(cli, args)
+    """Run the CLI in a new, empty working folder under `cwd`; return the result and its files."""
+    work = Path(tempfile.mkdtemp(dir=cwd))
+    with contextlib.chdir(work):
+        result = CliRunner().invoke(cli, args)
         files = {p.as_posix(): p.read_bytes() for p in Path(".").rglob("*") if p.is_file()}
     return result, files
 

@@ -65,11 +65,321 @@ def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
 
 # --- generate, banks (issue 4: generator) ---------------------------------------------------
 
+import os  # noqa: E402
+
+from .bank import DEFAULT_BANK, bundled_banks, load_bank  # noqa: E402
+from .files import ensure_empty_dir, safe_stem, write_atomic  # noqa: E402
+from .generate import class_ids, generate, submission_template  # noqa: E402
+from .roster import decode, parse_roster  # noqa: E402
+
+_PROGRESS_FROM = 2000  # show a progress bar on stderr from this many students
+
+
+@cli.command("banks")
+def banks_cmd():
+    """List the bundled problem banks (use a name as BANK in `nnexam generate`)."""
+    for name, path in bundled_banks():
+        bank = load_bank(str(path))
+        arch = bank.arch
+        shape = "-".join(map(str, arch.layers))
+        asked = sum(len(t.steps) for t in bank.tasks)
+        what = f"{shape} {'/'.join(arch.activations)}, {arch.loss}, {bank.notation} notation, {asked} answers"
+        default = " (default)" if name == DEFAULT_BANK else ""
+        click.echo(f"{name:15s} {bank.title}{default}\n{'':15s} {what}")
+
+
+@cli.command("generate")
+@click.argument("bank", required=False, metavar="[BANK]")
+@click.option("--seed", required=True, help="The exam seed (any text). The same seed, bank and ids give the same variants.")
+@click.option("--students", "count", type=click.IntRange(1, 1_000_000), help="A class of N anonymous students s001..sNNN.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="A roster CSV exported from your LMS.")
+@click.option("--id-column", help="The roster column holding student ids (default: student_id, SIS User ID, ID, ...).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: output/<bank>-<seed>/).")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
+@click.option("--no-pdf", is_flag=True, help="Write manifest.json and submission_template.csv only.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
+@click.option("--title", help="Title printed on the sheets (default: the bank's title).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
+def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs):
+    """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
+
+    Writes DIR/manifest.json (every variant and answer), DIR/submission_template.csv and, unless
+    --no-pdf, each student's sheet and answer key as PDF.
+    """
+    if (count is None) == (roster is None):
+        raise click.UsageError("give exactly one of --students N and --roster CSV")
+    if not seed.strip():
+        raise click.UsageError("--seed must not be empty")
+    if id_column is not None and roster is None:
+        raise click.UsageError("--id-column needs --roster")
+    problem = load_bank(bank)
+    if roster is not None:
+        try:
+            raw = roster.read_bytes()
+        except OSError as e:
+            raise NnexamError(f"{roster}: cannot read roster ({e.strerror})") from None
+        students = parse_roster(decode(raw, str(roster)), str(roster), id_column)
+    else:
+        students = class_ids(count)
+    if len(students) >= _PROGRESS_FROM:
+        with click.progressbar(length=len(students), label="Drawing fair variants", file=sys.stderr) as bar:
+            done = [0]
+
+            def progress(n: int, total: int) -> None:
+                bar.update(n - done[0])
+                done[0] = n
+
+            manifest = generate(problem, seed, students, title=title, progress=progress)
+    else:
+        manifest = generate(problem, seed, students, title=title)
+    out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
+    ensure_empty_dir(out, force)
+    write_atomic(out / "manifest.json", manifest.to_json())
+    write_atomic(out / "submission_template.csv", submission_template(manifest))
+    if not no_pdf:
+        # write_pdfs lives in this file's render section (issue 5).
+        write_pdfs(manifest, out, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)  # noqa: F821
+    points = sum(q.points for q in manifest.questions)
+    click.echo(f"{len(manifest.students)} students, {len(manifest.questions)} questions ({points:g} points) "
+               f"from bank '{problem.name}', seed {seed!r}: {out}/")
+
 
 # --- render (issue 5: PDF builder) -----------------------------------------------------------
 
+from .manifest import Manifest, load_manifest  # noqa: E402
+from .render import bookmark, bundle, render_all, student_files  # noqa: E402
+
+
+def write_pdfs(manifest: Manifest, out_dir: Path, *, jobs: int | None = None, paper: str = "a4",
+               title: str | None = None) -> None:
+    """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
+    out_dir = Path(out_dir)
+    files = student_files(manifest)
+    n = len(manifest.students)
+    sheets: list[bytes] = [b""] * n
+    keys: list[bytes] = [b""] * n
+    with click.progressbar(length=n, label="Rendering sheets and keys", file=sys.stderr) as bar:
+        for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title):
+            write_atomic(out_dir / files[i][0], sheet)
+            write_atomic(out_dir / files[i][1], key)
+            sheets[i], keys[i] = sheet, key
+            bar.update(1)
+    marks = [bookmark(s) for s in manifest.students]
+    name = title or manifest.title
+    write_atomic(out_dir / "sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets"))
+    write_atomic(out_dir / "keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
+
+
+@cli.command("render")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--title", help="Title printed on the sheets (default: the manifest's title).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
+@click.option("--force", is_flag=True, help="Overwrite PDFs that already exist.")
+def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None, force: bool):
+    """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
+    manifest = load_manifest(directory)
+    targets = [f for pair in student_files(manifest) for f in pair] + ["sheets.pdf", "keys.pdf"]
+    existing = [t for t in targets if (directory / t).exists()]
+    if existing and not force:
+        raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
+    write_pdfs(manifest, directory, jobs=jobs, paper=paper, title=title)
+    n = len(manifest.students)
+    click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
+               f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")
+
+
 
 # --- grade, check (issue 6: grader) ----------------------------------------------------------
+
+import gc  # noqa: E402
+import os as _os  # noqa: E402
+import shutil  # noqa: E402
+from typing import Iterable  # noqa: E402
+
+from .files import ensure_empty_dir as _ensure_empty_dir, write_atomic as _write_atomic  # noqa: E402
+from .grade import Policy, check_key, grade, parse_submissions  # noqa: E402
+from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_texts, fill_lms_export,  # noqa: E402
+                        grades_csv, moodle_csv, number)
+from .manifest import load_manifest  # noqa: E402
+from .present import fmt as _fmt  # noqa: E402
+from .table import read_table  # noqa: E402
+
+_GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "report.pdf")
+
+
+def _read_input(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NnexamError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise NnexamError(f"{path}: is a folder, expected a {what} file") from None
+    except OSError as e:
+        raise NnexamError(f"{path}: cannot read {what} file ({e.strerror})") from None
+
+
+def _write_files(batch: list[tuple[str, bytes]]) -> None:
+    flags = _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL | getattr(_os, "O_BINARY", 0)
+    for path, data in batch:
+        fd = _os.open(path, flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[_os.write(fd, view):]
+        finally:
+            _os.close(fd)
+
+
+def _write_folder(target: Path, files: Iterable[tuple[str, str]]) -> int:
+    """Write a whole folder of text files at once: into a temporary sibling, then renamed into place.
+
+    Texts are written as they are made, never all held in memory; returns the number of files.
+    """
+    tmp = target.with_name(f".{target.name}.tmp-{_os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    base = str(tmp) + _os.sep
+    try:
+        count = 0
+        batch = []
+        for stem, text in files:
+            batch.append((f"{base}{stem}.txt", text.encode("utf-8")))
+            if len(batch) == 1000:
+                _write_files(batch)
+                count, batch = count + len(batch), []
+        _write_files(batch)
+        count += len(batch)
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{_os.getpid()}")
+            _os.replace(target, old)
+        _os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise NnexamError(f"{target}: cannot write ({e.strerror})", 1) from None
+    return count
+
+
+@cli.command("grade")
+@click.argument("exam_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("submissions", metavar="SUBMISSIONS.csv", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for grades.csv, feedback/, LMS files and report.pdf  [default: DIR/grades]")
+@click.option("--follow-through", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Share of a question's points for an answer computed correctly from the student's own wrong earlier answers.")
+@click.option("--lms-export", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Grades export downloaded from the LMS: write a copy with this exam's column filled (instead of canvas.csv and moodle.csv).")
+@click.option("--lms-column", default=None, help="Column of the LMS export to fill  [default: the exam title, added if absent]")
+@click.option("--title", default=None, help="The exam's column name in LMS files  [default: the manifest's title]")
+@click.option("--no-report", is_flag=True, help="Skip report.pdf.")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
+def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+              lms_column: str | None, title: str | None, no_report: bool, force: bool):
+    """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
+    student_id,question,answer) against DIR/manifest.json.
+
+    Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
+    stderr, one line per kind), 2 when the input cannot be read.
+    """
+    # A class of 100,000 is millions of small objects that live until the end: the cyclic
+    # collector would rescan them all again and again (a third of the run) and find nothing.
+    gc.disable()
+    try:
+        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force)
+    finally:
+        gc.enable()
+
+
+def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+           lms_column: str | None, title: str | None, no_report: bool, force: bool) -> None:
+    manifest = load_manifest(exam_dir)
+    out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
+    if out.exists() and not out.is_dir():
+        raise NnexamError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
+    table = read_table(_read_input(submissions, "submissions"), str(submissions))
+    subs = parse_submissions(table, manifest)
+    export = _read_input(lms_export, "LMS export") if lms_export is not None else None
+    grades = grade(manifest, subs, Policy(follow_through))
+    # Everything is built in memory first, so a failure leaves no half-written folder behind.
+    column = title or exam_title(grades)
+    files: dict[str, bytes | str] = {"grades.csv": grades_csv(grades)}
+    warnings = list(subs.warnings)
+    lms_failed = False
+    if export is not None:
+        copy, lms_warnings = fill_lms_export(export, str(lms_export), grades, column, lms_column)
+        name = lms_export.name if lms_export.name not in _GRADE_OUTPUTS else f"lms_{lms_export.name}"
+        files[name] = copy
+        warnings += lms_warnings
+        lms_failed = bool(lms_warnings)
+    else:
+        files["canvas.csv"] = canvas_csv(grades, column)
+        files["moodle.csv"] = moodle_csv(grades, column)
+    if not no_report:
+        from .report import render_report
+
+        files["report.pdf"] = render_report(grades)
+    _ensure_empty_dir(out, force)
+    for name, data in files.items():
+        _write_atomic(out / name, data)
+    if force:
+        for name in _GRADE_OUTPUTS:
+            if name not in files and (out / name).exists():
+                (out / name).unlink()  # a stale file from an earlier run would be mistaken for this one's
+    n_feedback = _write_folder(out / "feedback", feedback_texts(grades))
+    for w in warnings:
+        click.echo(f"nnexam: warning: {w}", err=True)
+    attention = attention_lines(grades)
+    for line in attention:
+        click.echo(f"nnexam: attention: {line}", err=True)
+    graded = int(grades.graded.sum())
+    scores = grades.score[grades.graded]
+    mean = f", mean {100 * scores.mean() / grades.max_score:.1f}%" if graded and grades.max_score else ""
+    missing = f"; {len(grades.missing)} student(s) without a submission" if grades.missing else ""
+    click.echo(f"graded {graded} of {len(grades.status)} rows (max {number(grades.max_score)} points{mean}){missing}; "
+               f"wrote {', '.join(files)} and feedback/ ({n_feedback} files) in {out}/")
+    if attention or lms_failed:
+        sys.exit(1)
+
+
+@cli.command("check")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.argument("answers", metavar="ANSWERS.csv", type=click.Path(path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="List the right values too.")
+def check_cmd(spec: Path, answers: Path, show_all: bool):
+    """Check a hand-worked key: ANSWERS.csv holds one row of values under a header of labels (as
+    `nnexam solve` prints them) or canonical names, any subset; or rows of name,value.
+
+    Values that differ from the exact ones only by rounding or truncation at the decimals they are
+    written with pass. Exit status: 0 all right, 1 any wrong, 2 unreadable input.
+    """
+    network = load_spec(spec)
+    table = read_table(_read_input(answers, "answers"), str(answers))
+    for w in table.warnings:
+        click.echo(f"nnexam: warning: {w}", err=True)
+    checked = check_key(network, table)
+    width = max((len(c.label) for c in checked), default=0)
+    wrong = [c for c in checked if not c.ok]
+    for c in checked:
+        if c.ok and not show_all:
+            continue
+        line = f"{c.label:<{width}}  {c.text:>12}  "
+        if c.ok:
+            line += f"ok       (exact {_fmt(c.expected, c.decimals + 2)})"
+        else:
+            line += f"WRONG    expected {_fmt(c.expected, max(c.decimals + 2, 4))}"
+            if c.mistake is not None:
+                line += f"; matches the mistake: {c.mistake.title}"
+            if c.follows:
+                line += "; follows from the key's own earlier values"
+        click.echo(line)
+    click.echo(f"{len(checked)} values checked against {spec}: {len(checked) - len(wrong)} right, {len(wrong)} wrong")
+    if wrong:
+        sys.exit(1)
 
 
 def main() -> None:

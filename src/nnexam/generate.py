@@ -59,14 +59,18 @@ def rule_description(rule: str) -> str:
 
 
 def questions(bank: Bank) -> tuple[Question, ...]:
-    """Every asked answer in sheet order (the graph's presentation order), with its column label."""
+    """Every asked answer in sheet order (the bank's task order, then the graph's order), with its label."""
     graph = bank.graph
     names = make_labels(graph, bank.notation, dict(bank.names))
     by_step = {s: t for t in bank.tasks for s in t.steps}
+    order = {id(t): i for i, t in enumerate(bank.tasks)}
+    # Bank order, not graph order: the graph updates the output weights before it reaches the hidden
+    # layer, but a sheet must not ask for w1' (which needs dE/dw1) before it asks for dE/dw1.
+    asked = sorted((s for s in graph.steps if s.name in by_step), key=lambda s: order[id(by_step[s.name])])
     out = [
         Question(s.name, names[s.name].ascii, by_step[s.name].task, by_step[s.name].points, by_step[s.name].decimals,
                  by_step[s.name].tolerance_kind, by_step[s.name].tolerance_value)
-        for s in graph.steps if s.name in by_step
+        for s in asked
     ]
     labels = [q.label for q in out]
     dup = next((l for l in labels if labels.count(l) > 1), None)

@@ -1,0 +1,607 @@
+"""Grading: submissions parsed from a table, then marked the way a careful human marker would.
+
+Parse, then grade (PrairieLearn's split). `parse_submissions` turns a Table into answers: one entry
+per submission (a row of the wide layout, or one student's rows of the long layout), with NaN for
+blanks and unreadable cells listed. `grade` marks every entry at once with numpy, one column per
+question:
+
+1. correct: within the question's tolerance plus the rounding band of the step (how far rounding
+   or truncating every earlier step at the stated decimals can move it);
+2. follow-through: the step's formula re-evaluated on the student's own earlier values (blank or
+   absurd ones replaced by the computed value, and then earning nothing for what depends on them);
+3. diagnosis: a wrong answer matching a common mistake (mistakes.MISTAKES), on the full mistaken
+   chain or on the student's own chain, is named.
+
+`check_key` marks an instructor's hand-worked key the same way, with each value's tolerance taken
+from the decimals it was written with.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .errors import NnexamError
+from .graph import StepGraph, build_graph
+from .manifest import Manifest
+from .mistakes import Mistake, applicable, rewrites
+from .notation import labels as make_labels
+from .solve import evaluate, evaluate_step, rounding_bands
+from .spec import Network
+from .table import Table, decimals_written, header_key, parse_column, parse_number, Unreadable
+from .tolerance import accept_width, accepts
+
+# Verdicts, as codes in the arrays and as words in records and files.
+CORRECT, FOLLOW, MISTAKE, WRONG, BLANK, UNREADABLE = range(6)
+VERDICTS = ("correct", "follow-through", "known mistake", "wrong", "blank", "unreadable")
+
+# Row statuses: only GRADED rows count; every other kind needs the instructor's attention.
+GRADED = "graded"
+UNREADABLE_CELLS = "unreadable cells"
+UNKNOWN = "unknown student"
+MISMATCH = "variant mismatch"
+DUPLICATE = "duplicate"
+NO_SUBMISSION = "no submission"
+ATTENTION = (UNKNOWN, MISMATCH, DUPLICATE, UNREADABLE_CELLS)
+
+ID_COLUMNS = ("studentid", "id", "sid", "sisuserid", "idnumber", "orgdefinedid", "username", "email", "student")
+QUESTION_COLUMNS = ("question", "label", "step", "quantity")
+ANSWER_COLUMNS = ("answer", "value")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How generous the marking is: the share of a question's points follow-through earns."""
+
+    follow_through: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class Submissions:
+    """Parsed answers, one entry per submission, questions in the manifest's order."""
+
+    source: str
+    layout: str  # "wide" or "long"
+    lines: tuple[int, ...]  # line of each entry in the file (its first line in the long layout)
+    ids: tuple[str, ...]
+    variants: tuple[str, ...]
+    values: np.ndarray  # (entries, questions); NaN = blank or unreadable
+    texts: tuple[tuple[str, ...], ...]  # per question, per entry: the cell as written
+    unreadable: np.ndarray  # (entries, questions) bool
+    issues: tuple[tuple[tuple[str, str], ...], ...]  # per entry: (status kind, message) found while parsing
+    warnings: tuple[str, ...] = ()
+
+
+# --- parse ------------------------------------------------------------------------------------
+
+
+def _find(keys: Sequence[str], wanted: Sequence[str]) -> int | None:
+    for w in wanted:
+        if w in keys:
+            return keys.index(w)
+    return None
+
+
+def question_lookup(spellings: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Column name -> index, from (spelling, index) pairs in priority order; exact spellings win over loose ones."""
+    out: dict[str, int] = {}
+    for text, idx in spellings:
+        out.setdefault(f"\x00{text}", idx)
+    for text, idx in spellings:
+        key = header_key(text)
+        if key:
+            out.setdefault(key, idx)
+    return out
+
+
+def _match(column: str, lookup: Mapping[str, int]) -> int | None:
+    hit = lookup.get(f"\x00{column}")
+    if hit is not None:
+        return hit
+    return lookup.get(header_key(column))
+
+
+def parse_submissions(table: Table, manifest: Manifest) -> Submissions:
+    """Read a wide (one row per student) or long (student_id, question, answer) table of answers."""
+    keys = [header_key(h) for h in table.header]
+    id_col = _find(keys, ID_COLUMNS)
+    if id_col is None:
+        raise NnexamError(f"{table.source}: no student id column (expected a column named student_id)")
+    labels = [q.label for q in manifest.questions]
+    lookup = question_lookup([(q.label, i) for i, q in enumerate(manifest.questions)]
+                             + [(q.name, i) for i, q in enumerate(manifest.questions)])
+    q_col, a_col = _find(keys, QUESTION_COLUMNS), _find(keys, ANSWER_COLUMNS)
+    wide_cols = {i: _match(h, lookup) for i, h in enumerate(table.header) if i != id_col}
+    if q_col is not None and a_col is not None and not any(v is not None for v in wide_cols.values()):
+        return _parse_long(table, manifest, id_col, q_col, a_col, keys, lookup)
+    return _parse_wide(table, manifest, id_col, keys, wide_cols)
+
+
+def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], wide_cols: dict[int, int | None]) -> Submissions:
+    nq = len(manifest.questions)
+    variant_col = _find(keys, ("variant",))
+    column_of: dict[int, int] = {}
+    ignored = []
+    for ci, qi in wide_cols.items():
+        if qi is None:
+            if ci != variant_col and keys[ci] not in ("name", "fullname", "studentname", "student", "firstname", "lastname", "surname", "email", "section", "timestamp"):
+                ignored.append(table.header[ci] or f"column {ci + 1}")
+            continue
+        if qi in column_of:
+            raise NnexamError(
+                f"{table.source}: columns '{table.header[column_of[qi]]}' and '{table.header[ci]}' both name question {manifest.questions[qi].label}"
+            )
+        column_of[qi] = ci
+    if not column_of:
+        sample = ", ".join(q.label for q in manifest.questions[:4])
+        raise NnexamError(f"{table.source}: no column names a question of this exam (expected columns such as {sample})")
+    warnings = list(table.warnings)
+    if ignored:
+        warnings.append(f"{table.source}: ignored columns that name no question: {', '.join(ignored[:6])}{' ...' if len(ignored) > 6 else ''}")
+    absent = [manifest.questions[qi].label for qi in range(nq) if qi not in column_of]
+    if absent:
+        warnings.append(f"{table.source}: no column for {', '.join(absent[:6])}{' ...' if len(absent) > 6 else ''} (scored as blank)")
+    n = len(table.rows)
+    values = np.full((n, nq), np.nan)
+    unreadable = np.zeros((n, nq), dtype=bool)
+    blank_column = ("",) * n
+    texts: list[tuple[str, ...]] = []
+    issues: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    for qi in range(nq):
+        ci = column_of.get(qi)
+        if ci is None:
+            texts.append(blank_column)
+            continue
+        cells = table.column(ci)
+        col, bad = parse_column(cells)
+        values[:, qi] = col
+        for r in bad:
+            unreadable[r, qi] = True
+            issues[r].append((UNREADABLE_CELLS, f"line {table.lines[r]}, column {table.header[ci]}: {cells[r]!r} is not a number"))
+        texts.append(tuple(cells))
+    ids = tuple(table.column(id_col))
+    variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
+    return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
+                       tuple(tuple(i) for i in issues), tuple(warnings))
+
+
+def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col: int, keys: list[str], lookup: Mapping[str, int]) -> Submissions:
+    nq = len(manifest.questions)
+    variant_col = _find(keys, ("variant",))
+    order: dict[str, int] = {}
+    lines: list[int] = []
+    variants: list[str] = []
+    cells: list[dict[int, tuple[str, int]]] = []
+    issues: list[list[tuple[str, str]]] = []
+    for row, line in zip(table.rows, table.lines):
+        get = (lambda c: row[c] if c is not None and c < len(row) else "")
+        sid = get(id_col)
+        if sid not in order:
+            order[sid] = len(order)
+            lines.append(line)
+            variants.append(get(variant_col))
+            cells.append({})
+            issues.append([])
+        e = order[sid]
+        v = get(variant_col)
+        if v and variants[e] and v != variants[e]:
+            issues[e].append((MISMATCH, f"line {line}: variant {v!r} differs from {variants[e]!r} on line {lines[e]}"))
+        variants[e] = variants[e] or v
+        label = get(q_col)
+        qi = _match(label, lookup)
+        if qi is None:
+            issues[e].append((UNREADABLE_CELLS, f"line {line}: {label!r} is not a question of this exam"))
+            continue
+        if qi in cells[e]:
+            issues[e].append((DUPLICATE, f"line {line}: {manifest.questions[qi].label} answered again (line {cells[e][qi][1]}); the later answer is graded"))
+        cells[e][qi] = (get(a_col), line)
+    n = len(order)
+    values = np.full((n, nq), np.nan)
+    unreadable = np.zeros((n, nq), dtype=bool)
+    texts = [[""] * n for _ in range(nq)]
+    for e, answers in enumerate(cells):
+        for qi, (text, line) in answers.items():
+            texts[qi][e] = text
+            try:
+                values[e, qi] = parse_number(text)
+            except Unreadable:
+                unreadable[e, qi] = True
+                issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number"))
+    return Submissions(table.source, "long", tuple(lines), tuple(order), tuple(variants), values,
+                       tuple(tuple(t) for t in texts), unreadable, tuple(tuple(i) for i in issues), table.warnings)
+
+
+# --- grade ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One question of one graded submission, as the feedback explains it."""
+
+    name: str
+    label: str
+    text: str  # as written
+    value: float
+    expected: float
+    own: float  # the step's formula on the student's own earlier values (NaN when no chain)
+    verdict: str
+    points: float
+    max_points: float
+    mistake: Mistake | None
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One submission row: who, its status, and (when graded) the score and every answer."""
+
+    line: int
+    student_id: str
+    name: str
+    variant: str
+    status: str
+    notes: tuple[str, ...]
+    score: float | None
+    max_score: float
+    answers: tuple[Answer, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Grades:
+    """Every submission marked, as arrays over entries x questions (rows not graded hold NaN / -1)."""
+
+    manifest: Manifest
+    submissions: Submissions
+    policy: Policy
+    status: tuple[str, ...]
+    notes: tuple[tuple[str, ...], ...]
+    student: np.ndarray  # manifest index of each entry, -1 when unknown
+    graded: np.ndarray  # bool per entry
+    expected: np.ndarray
+    own: np.ndarray
+    points: np.ndarray
+    verdict: np.ndarray  # int8 codes into VERDICTS, -1 when not graded
+    mistake: np.ndarray  # index into `mistakes`, -1 when none
+    mistakes: tuple[Mistake, ...]
+    missing: tuple[int, ...]  # manifest students with no submission
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.manifest.questions))
+
+    @property
+    def score(self) -> np.ndarray:
+        """Points per entry (NaN where not graded)."""
+        return np.where(self.graded, np.nansum(self.points, axis=1), np.nan)
+
+    def record(self, i: int) -> Grade:
+        """Entry i as a Grade record."""
+        subs, m = self.submissions, self.manifest
+        s = int(self.student[i])
+        name = m.students[s].name if s >= 0 else ""
+        answers: tuple[Answer, ...] = ()
+        if self.graded[i]:
+            answers = tuple(
+                Answer(q.name, q.label, subs.texts[qi][i], float(subs.values[i, qi]), float(self.expected[i, qi]),
+                       float(self.own[i, qi]), VERDICTS[self.verdict[i, qi]], float(self.points[i, qi]), q.points,
+                       self.mistakes[self.mistake[i, qi]] if self.mistake[i, qi] >= 0 else None)
+                for qi, q in enumerate(m.questions)
+            )
+        score = float(self.score[i]) if self.graded[i] else None
+        return Grade(subs.lines[i], subs.ids[i], name, subs.variants[i], self.status[i], self.notes[i], score, self.max_score, answers)
+
+    def records(self) -> Iterator[Grade]:
+        return (self.record(i) for i in range(len(self.status)))
+
+
+def stacked_givens(manifest: Manifest, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The given values of the manifest students at `rows`, one array per given (student axis first)."""
+    arch = manifest.arch
+    flat = []
+    for s in rows.tolist():
+        net = manifest.students[s].network
+        vals = [*net.inputs, *net.targets, net.learning_rate]
+        for matrix in net.weights:
+            for row in matrix:
+                vals.extend(row)
+        if arch.bias == "shared":
+            vals.extend(net.biases)
+        elif arch.bias == "per_neuron":
+            for row in net.biases:
+                vals.extend(row)
+        flat.append(vals)
+    names = arch.given_names()
+    table = np.array(flat, dtype=float).reshape(len(flat), len(names))
+    return {name: table[:, i].copy() for i, name in enumerate(names)}
+
+
+def band_decimals(manifest: Manifest) -> dict[str, int]:
+    """Decimals a student writes each step with: asked steps their own, others the bank's or the most common."""
+    bank = manifest.bank if isinstance(manifest.bank, Mapping) else {}
+    default = bank.get("decimals", 4 if bank else None)  # 4: the bank format's default
+    if isinstance(default, bool) or not isinstance(default, int):
+        counts = Counter(q.decimals for q in manifest.questions)
+        default = min(counts, key=lambda d: (-counts[d], d)) if counts else 4
+    out = {s.name: default for s in manifest.graph.steps}
+    out.update({q.name: q.decimals for q in manifest.questions})
+    return out
+
+
+def plausible(graph: StepGraph, name: str, value: np.ndarray) -> np.ndarray:
+    """False where a value is absurd for its step (a sigmoid output outside (0, 1), a negative loss, ...)."""
+    v = np.asarray(value, dtype=float)
+    ok = np.isfinite(v)
+    if name not in graph:
+        return ok  # a given
+    step = graph[name]
+    arch = graph.arch
+    with np.errstate(invalid="ignore"):
+        if step.kind in ("a", "a_new"):
+            act = arch.activations[step.layer - 1]
+            if act in ("sigmoid", "softmax"):
+                ok &= (v > 0) & (v < 1)
+            elif act == "tanh":
+                ok &= (v > -1) & (v < 1)
+            elif act == "relu":
+                ok &= v >= 0
+        elif step.kind == "da_dz":
+            act = arch.activations[step.layer - 1]
+            high = 0.25 if act == "sigmoid" else 1.0
+            ok &= (v >= 0) & (v <= high)
+        elif step.kind in ("E_j", "E", "E_j_new", "E_new"):
+            ok &= v >= 0
+    return ok
+
+
+@dataclass(frozen=True, eq=False)
+class Marks:
+    """The verdict arrays of one marking pass (entries x questions)."""
+
+    expected: np.ndarray
+    own: np.ndarray
+    verdict: np.ndarray
+    mistake: np.ndarray
+    mistakes: tuple[Mistake, ...]
+
+
+def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str], submitted: np.ndarray,
+         width: np.ndarray, unreadable: np.ndarray | None = None, key: Mapping[str, np.ndarray] | None = None) -> Marks:
+    """Correct, follow-through, known mistake, wrong or blank for every (entry, question), all entries at once."""
+    n, nq = submitted.shape
+    if key is None:
+        key = evaluate(graph, givens)
+    expected = np.stack([np.broadcast_to(key[q], (n,)) for q in names], axis=1) if nq else np.zeros((n, 0))
+    correct = accepts(submitted, expected, width)
+    present = ~np.isnan(submitted)
+    valid = present.copy()
+    for i, q in enumerate(names):
+        valid[:, i] &= plausible(graph, q, submitted[:, i])
+    # The student's own chain: their valid values replace computed ones; blank or absurd ones do not.
+    fixed = {q: np.where(valid[:, i], submitted[:, i], np.nan) for i, q in enumerate(names)}
+    chain = evaluate(graph, givens, fixed=fixed)
+    column = {q: i for i, q in enumerate(names)}
+    # A blank or absurd value taints everything computed from it, however far down: no
+    # follow-through there (otherwise a trivializing made-up value would earn later points).
+    tainted: dict[str, np.ndarray] = {}
+    for step in graph.steps:
+        t = _any(tainted, step.inputs, n)
+        if step.name in column:
+            t = t | ~valid[:, column[step.name]]
+        tainted[step.name] = t
+    own = np.full((n, nq), np.nan)
+    follow = np.zeros((n, nq), dtype=bool)
+    for i, q in enumerate(names):
+        if q not in graph:
+            continue  # a given (check_key compares those as written)
+        value = np.broadcast_to(evaluate_step(graph[q].expr, chain), (n,))
+        own[:, i] = value
+        follow[:, i] = accepts(submitted[:, i], value, width[:, i]) & ~_any(tainted, graph[q].inputs, n)
+    follow &= ~correct
+    mistakes = applicable(graph)
+    mistake = np.full((n, nq), -1, dtype=np.int16)
+    undiagnosed = present & ~correct & ~follow
+    # First the mistake made at this step on the student's own values (the specific explanation),
+    # then whole chains computed with the mistake from the givens (two mistakes can end at the
+    # same number: a flipped error sign and a + in the update both give w + η·|∂E/∂w|).
+    for own_chain in (True, False):
+        for mi, m in enumerate(mistakes):
+            if not undiagnosed.any():
+                break
+            if own_chain:
+                wrong = rewrites(graph, m)
+                mine = evaluate(graph, givens, mistake=m, fixed=fixed)
+            else:
+                full = evaluate(graph, givens, mistake=m)
+            for i, q in enumerate(names):
+                if q not in graph or not undiagnosed[:, i].any():
+                    continue
+                if own_chain:
+                    value = np.broadcast_to(evaluate_step(wrong.get(q, graph[q].expr), mine), (n,))
+                    hit = accepts(submitted[:, i], value, width[:, i]) & ~accepts(value, own[:, i], width[:, i])
+                else:
+                    hit = accepts(submitted[:, i], full[q], width[:, i]) & ~accepts(full[q], expected[:, i], width[:, i])
+                newly = undiagnosed[:, i] & hit
+                mistake[newly, i] = mi
+                undiagnosed[newly, i] = False
+    verdict = np.full((n, nq), WRONG, dtype=np.int8)
+    verdict[mistake >= 0] = MISTAKE
+    verdict[follow] = FOLLOW
+    verdict[correct] = CORRECT
+    verdict[~present] = BLANK
+    if unreadable is not None:
+        verdict[unreadable] = UNREADABLE
+    return Marks(expected, own, verdict, mistake, mistakes)
+
+
+def _any(flags: Mapping[str, np.ndarray], names: Sequence[str], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    for name in names:
+        f = flags.get(name)
+        if f is not None:
+            out = out | f
+    return out
+
+
+def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], list[list[str]], np.ndarray, np.ndarray]:
+    """Match entries to students: unknown ids, duplicates (the later row wins) and variant mismatches."""
+    exact = {s.id: i for i, s in enumerate(manifest.students)}
+    folded: dict[str, int] = {}
+    for i, s in enumerate(manifest.students):
+        k = s.id.strip().casefold()
+        folded[k] = -1 if k in folded else i  # ids equal but for case: only an exact match decides
+    n = len(subs.ids)
+    student = np.full(n, -1, dtype=np.int64)
+    graded = np.zeros(n, dtype=bool)
+    status = [GRADED] * n
+    notes: list[list[str]] = [[msg for _, msg in subs.issues[e]] for e in range(n)]
+    last: dict[int, int] = {}
+    for e, sid in enumerate(subs.ids):
+        s = exact.get(sid, folded.get(sid.strip().casefold(), -1))
+        if s < 0:
+            status[e] = UNKNOWN
+            notes[e].insert(0, f"line {subs.lines[e]}: student id {sid!r} is not in the manifest" if sid
+                            else f"line {subs.lines[e]}: no student id")
+            continue
+        student[e], graded[e] = s, True
+        if s in last:
+            earlier = last[s]
+            status[earlier], graded[earlier] = DUPLICATE, False
+            notes[earlier].insert(0, f"line {subs.lines[earlier]}: {sid} submitted again on line {subs.lines[e]}; the later row is graded")
+        last[s] = e
+    for e in np.flatnonzero(graded).tolist():
+        want, got = manifest.students[student[e]].variant, subs.variants[e]
+        kinds = {k for k, _ in subs.issues[e]}
+        if (got and _norm(got) != _norm(want)) or MISMATCH in kinds:
+            status[e], graded[e] = MISMATCH, False
+            notes[e].insert(0, f"line {subs.lines[e]}: variant {got!r} is not {subs.ids[e]}'s variant ({want}); not graded")
+            continue
+        for kind in (DUPLICATE, UNREADABLE_CELLS):
+            if kind in kinds:
+                status[e] = kind
+                break
+    return status, notes, student, graded
+
+
+def _norm(variant: str) -> str:
+    return "".join(variant.split()).upper()
+
+
+def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy()) -> Grades:
+    """Mark every submission against its student's variant: one numpy pass per question over all students."""
+    status, notes, student, graded = _resolve(manifest, submissions)
+    questions = manifest.questions
+    n, nq = len(status), len(questions)
+    rows = np.flatnonzero(graded)
+    graph = manifest.graph
+    names = [q.name for q in questions]
+    expected = np.full((n, nq), np.nan)
+    own = np.full((n, nq), np.nan)
+    points = np.full((n, nq), np.nan)
+    verdict = np.full((n, nq), -1, dtype=np.int8)
+    mistake = np.full((n, nq), -1, dtype=np.int16)
+    mistakes = applicable(graph)
+    if len(rows):
+        givens = stacked_givens(manifest, student[rows])
+        key = evaluate(graph, givens)
+        band = rounding_bands(graph, key, band_decimals(manifest))
+        width = np.stack([accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, key[q.name], band[q.name])
+                          for q in questions], axis=1)
+        submitted = submissions.values[rows]
+        marks = mark(graph, givens, names, submitted, width, submissions.unreadable[rows], key)
+        share = np.select([marks.verdict == CORRECT, marks.verdict == FOLLOW], [1.0, float(policy.follow_through)], 0.0)
+        expected[rows], own[rows], verdict[rows], mistake[rows] = marks.expected, marks.own, marks.verdict, marks.mistake
+        points[rows] = share * np.array([q.points for q in questions])
+        mistakes = marks.mistakes
+    seen = set(student[student >= 0].tolist())
+    missing = tuple(i for i in range(len(manifest.students)) if i not in seen)
+    return Grades(manifest, submissions, policy, tuple(status), tuple(tuple(x) for x in notes), student, graded,
+                  expected, own, points, verdict, mistake, mistakes, missing)
+
+
+# --- check a hand-worked key ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One value of a hand-worked key: what was written, the exact value, and the verdict."""
+
+    name: str
+    label: str
+    text: str
+    value: float
+    expected: float
+    decimals: int
+    ok: bool
+    follows: bool  # wrong, but what the formula gives on the key's own earlier values
+    mistake: Mistake | None
+
+
+def check_key(network: Network, table: Table) -> tuple[Checked, ...]:
+    """Mark an instructor's key (one row, or name/value rows) against the exact solution."""
+    graph = build_graph(network.arch)
+    labels = make_labels(graph, network.notation, dict(network.names))
+    givens = network.arch.given_names()
+    names = list(givens) + list(graph.names)
+    lookup = question_lookup([(labels[nm].ascii, i) for i, nm in enumerate(names)]
+                             + [(nm, i) for i, nm in enumerate(names)]
+                             + [(labels[nm].text, i) for i, nm in enumerate(names)])
+    pairs = _key_pairs(table)
+    columns: list[int] = []
+    texts: list[str] = []
+    seen: dict[int, str] = {}
+    for column, text in pairs:
+        idx = _match(column, lookup)
+        if idx is None:
+            if header_key(column) in ID_COLUMNS + ("variant", "name"):
+                continue
+            raise NnexamError(f"{table.source}: column '{column}' is not a value of this network "
+                              f"(expected labels as `nnexam solve` prints them, such as {labels[graph.names[0]].ascii}, or canonical names)")
+        if idx in seen:
+            raise NnexamError(f"{table.source}: '{column}' and '{seen[idx]}' name the same value")
+        seen[idx] = column
+        if not text.strip():
+            continue
+        columns.append(idx)
+        texts.append(text)
+    values = []
+    for column, text in zip(columns, texts):
+        try:
+            values.append(parse_number(text))
+        except Unreadable:
+            raise NnexamError(f"{table.source}: {labels[names[column]].ascii}: {text!r} is not a number") from None
+    written = [decimals_written(t) for t in texts]
+    fractional = [d for d, t in zip(written, texts) if d is not None and ("." in t or "," in t)]
+    common = Counter(fractional).most_common(1)[0][0] if fractional else 4
+    # An integer written without decimals ("0") says nothing about precision: use the key's usual decimals.
+    decimals = [d if ("." in t or "," in t or "e" in t.lower()) else common for d, t in zip(written, texts)]
+    given = {k: v for k, v in network.givens().items()}
+    key = evaluate(graph, given)
+    q_names = [names[c] for c in columns]
+    submitted = np.array(values, dtype=float).reshape(1, -1)
+    bands = {d: rounding_bands(graph, key, d) for d in set(decimals)}
+    width = np.array([[accept_width("decimals", 0.0, d, key[nm], bands[d][nm] if nm in graph else np.zeros(1))[0]
+                       if nm in graph else 1e-9 * max(1.0, abs(float(key[nm][0])))
+                       for nm, d in zip(q_names, decimals)]])
+    marks = mark(graph, given, q_names, submitted, width, key=key)
+    out = []
+    for i, nm in enumerate(q_names):
+        v = int(marks.verdict[0, i])
+        exp = float(np.broadcast_to(key[nm], (1,))[0])
+        out.append(Checked(nm, labels[nm].ascii, texts[i], values[i], exp, decimals[i], v == CORRECT, v == FOLLOW,
+                           marks.mistakes[marks.mistake[0, i]] if marks.mistake[0, i] >= 0 else None))
+    order = {nm: i for i, nm in enumerate(names)}
+    return tuple(sorted(out, key=lambda c: order[c.name]))
+
+
+def _key_pairs(table: Table) -> list[tuple[str, str]]:
+    """(column, text) pairs of a key: one wide row, or rows of name and value."""
+    keys = [header_key(h) for h in table.header]
+    q_col, a_col = _find(keys, QUESTION_COLUMNS + ("name",)), _find(keys, ANSWER_COLUMNS)
+    if q_col is not None and a_col is not None and len(table.header) == 2:
+        return [(row[q_col] if q_col < len(row) else "", row[a_col] if a_col < len(row) else "") for row in table.rows]
+    if len(table.rows) != 1:
+        raise NnexamError(f"{table.source}: expected one row of values under the header, found {len(table.rows)}")
+    row = table.rows[0]
+    return [(h, row[i] if i < len(row) else "") for i, h in enumerate(table.header) if h]

@@ -1,0 +1,202 @@
+"""report.pdf: how the class did, drawn as charts an instructor reads in a minute.
+
+Per question the share correct / follow-through / known mistake / other wrong / blank (stacked
+bars and a table), the most common mistakes, and a histogram of scores. Returns bytes; reportlab
+with invariant=1, so the same grades give the same file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import numpy as np
+from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .fonts import register_fonts
+from .grade import GRADED, Grades
+from .gradebook import attention_lines, number, verdict_counts
+
+CATEGORIES = ("correct", "follow-through", "known mistake", "other wrong", "blank")
+COLORS = (colors.HexColor("#2e7d32"), colors.HexColor("#9ccc65"), colors.HexColor("#ef6c00"),
+          colors.HexColor("#c62828"), colors.HexColor("#bdbdbd"))
+FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+PAGE_W = A4[0] - 36 * mm
+PER_CHART = 28  # questions per stacked-bar chart, so labels stay readable
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13)
+    return {
+        "title": ParagraphStyle("title", base, fontName=BOLD, fontSize=16, leading=20, spaceAfter=4),
+        "h2": ParagraphStyle("h2", base, fontName=BOLD, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4),
+        "body": base,
+        "small": ParagraphStyle("small", base, fontSize=8, leading=10, textColor=colors.HexColor("#555555")),
+    }
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _histogram(percent: np.ndarray) -> Drawing:
+    bins = np.clip((percent // 10).astype(int), 0, 9)  # 100% falls in the top bin
+    counts = np.bincount(bins, minlength=10)
+    d = Drawing(PAGE_W, 170)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 40, 30, PAGE_W - 60, 120
+    chart.data = [counts.tolist()]
+    chart.categoryAxis.categoryNames = [f"{10 * i}–{10 * i + 10}" for i in range(10)]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 7.5
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.labels.fontSize = 7.5
+    chart.valueAxis.valueMin = 0
+    top = max(1, int(counts.max()) if counts.size else 1)
+    # A round step (1, 2, 5 times a power of ten) giving at most about six gridlines.
+    step = next(m * 10 ** e for e in range(12) for m in (1, 2, 5) if m * 10 ** e * 6 >= top)
+    chart.valueAxis.valueStep = step
+    chart.valueAxis.valueMax = step * int(np.ceil(top / step))
+    chart.bars[0].fillColor = colors.HexColor("#1565c0")
+    chart.bars[0].strokeColor = None
+    d.add(chart)
+    d.add(String(PAGE_W / 2, 5, "score (% of the maximum)", fontName=FONT, fontSize=8, textAnchor="middle"))
+    d.add(String(4, 155, "students", fontName=FONT, fontSize=8))
+    return d
+
+
+def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
+    """Stacked horizontal bars, one per question, first question on top."""
+    n = len(labels)
+    height = 14 * n + 50
+    d = Drawing(PAGE_W, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 95, 35, PAGE_W - 110, 14 * n
+    chart.data = [list(reversed(shares[:, c].tolist())) for c in range(len(CATEGORIES))]
+    chart.categoryAxis.categoryNames = list(reversed(labels))
+    chart.categoryAxis.style = "stacked"
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 7.5
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 20
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.labels.fontSize = 7.5
+    chart.barSpacing = 0
+    chart.groupSpacing = 3
+    for c, col in enumerate(COLORS):
+        chart.bars[c].fillColor = col
+        chart.bars[c].strokeColor = None
+    d.add(chart)
+    legend = Legend()
+    legend.x, legend.y = 95, 14
+    legend.alignment = "right"
+    legend.columnMaximum = 1
+    legend.fontName, legend.fontSize = FONT, 7.5
+    legend.dx, legend.dy, legend.deltax = 8, 8, 85
+    legend.colorNamePairs = list(zip(COLORS, CATEGORIES))
+    d.add(legend)
+    return d
+
+
+def _table(rows: list[list[str]], widths: list[float], align_right_from: int = 1) -> Table:
+    t = Table(rows, colWidths=widths, repeatRows=1)
+    t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 8),
+        ("FONT", (0, 0), (-1, 0), BOLD, 8),
+        ("ALIGN", (align_right_from, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f3f3f3")]),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]))
+    return t
+
+
+def render_report(grades: Grades) -> bytes:
+    """The grading report as PDF bytes."""
+    register_fonts()
+    st = _styles()
+    m = grades.manifest
+    questions = m.questions
+    graded = grades.graded
+    n_graded = int(graded.sum())
+    score = grades.score[graded]
+    max_score = grades.max_score
+    percent = 100.0 * score / max_score if max_score else np.zeros_like(score)
+    story: list = [Paragraph(_esc(f"Grading report: {m.title or m.bank_name}"), st["title"])]
+    sub = " · ".join(x for x in (m.course, m.date, f"bank {m.bank_name}" if m.bank_name else "", f"seed {m.seed}") if x)
+    story.append(Paragraph(_esc(sub), st["small"]))
+    story.append(Spacer(1, 6))
+    counts = Counter(grades.status)
+    status_text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: (kv[0] != GRADED, kv[0])))
+    lines = [
+        f"{len(grades.status)} submission rows from {_esc(grades.submissions.source)}: {status_text}.",
+        f"{len(grades.missing)} of {len(m.students)} students in the manifest have no submission.",
+    ]
+    if n_graded:
+        lines.append(f"Scores of the {n_graded} graded submissions (out of {number(max_score)}): mean {np.mean(percent):.1f}%, "
+                     f"median {np.median(percent):.1f}%, lowest {np.min(percent):.1f}%, highest {np.max(percent):.1f}%.")
+    lines.append(f"Follow-through earns {number(100 * grades.policy.follow_through)}% of a question's points.")
+    for line in lines:
+        story.append(Paragraph(line, st["body"]))
+    for line in attention_lines(grades):
+        story.append(Paragraph("Needs attention: " + _esc(line), st["body"]))
+    story.append(Paragraph("Score histogram", st["h2"]))
+    story.append(_histogram(percent if n_graded else np.zeros(0)))
+
+    story.append(Paragraph("Most common mistakes", st["h2"]))
+    mistake_rows = _mistake_rows(grades)
+    if mistake_rows:
+        table = _table([["mistake", "answers", "students", "most often in"]] + mistake_rows,
+                       [70 * mm, 18 * mm, 18 * mm, 68 * mm])
+        table.setStyle(TableStyle([("ALIGN", (3, 0), (3, -1), "LEFT"), ("LEFTPADDING", (3, 0), (3, -1), 12)]))
+        story.append(table)
+        story.append(Spacer(1, 4))
+        for mk in grades.mistakes:
+            if any(r[0] == mk.title for r in mistake_rows):
+                story.append(Paragraph(f"<b>{_esc(mk.title)}</b>: {_esc(mk.explanation)}", st["small"]))
+    else:
+        story.append(Paragraph("No wrong answer matched a known mistake.", st["body"]))
+
+    vc = verdict_counts(grades).astype(float)
+    shares = 100.0 * vc / max(1, n_graded)
+    labels = [q.label for q in questions]
+    story.append(PageBreak())
+    story.append(Paragraph("Answers per question", st["h2"]))
+    story.append(Paragraph("Share of the graded submissions, per question, in sheet order.", st["small"]))
+    for start in range(0, len(labels), PER_CHART):
+        story.append(_question_chart(labels[start:start + PER_CHART], shares[start:start + PER_CHART]))
+    rows = [["question", "points", "correct", "follow-\nthrough", "known\nmistake", "other\nwrong", "blank"]]
+    for qi, q in enumerate(questions):
+        rows.append([q.label, number(q.points)] + [f"{shares[qi, c]:.0f}%" for c in range(len(CATEGORIES))])
+    story.append(Spacer(1, 6))
+    story.append(_table(rows, [40 * mm, 16 * mm] + [22 * mm] * len(CATEGORIES)))
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                            bottomMargin=16 * mm, title=f"Grading report: {m.title}", author="nnexam", invariant=1)
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _mistake_rows(grades: Grades) -> list[list[str]]:
+    mk = grades.mistake[grades.graded]
+    rows = []
+    labels = [q.label for q in grades.manifest.questions]
+    for mi, mistake in enumerate(grades.mistakes):
+        hits = mk == mi
+        total = int(hits.sum())
+        if not total:
+            continue
+        per_q = hits.sum(axis=0)
+        top = [labels[i] for i in np.argsort(-per_q, kind="stable")[:3] if per_q[i]]
+        rows.append((total, [mistake.title, str(total), str(int(hits.any(axis=1).sum())), ", ".join(top)]))
+    rows.sort(key=lambda r: -r[0])
+    return [r for _, r in rows]
