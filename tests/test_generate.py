@@ -424,3 +424,18 @@ def test_cli_roster_and_refusals(tmp_path):
     assert r.exit_code == 2 and r.output.strip() == f"nnexam: error: {roster}: student id 'A1' appears twice (rows 2 and 3)"
     r = CliRunner().invoke(cli, ["generate", "--seed", "1", "--roster", str(tmp_path / "none.csv")])
     assert r.exit_code == 2 and "cannot read roster" in r.output
+
+
+def test_sheet_order_follows_tasks_then_the_notations_weight_numbers():
+    """seeds/001 numbers w2 = i1->h2 and lists w1, w2, w3, w4; a sheet in its notation asks in that
+    order, and never asks an updated weight before the gradient it needs."""
+    for bank_name, hidden in (("classic-bits", "dE/dw1 dE/dw2 dE/dw3 dE/dw4"), ("classic", "dE/dw1 dE/dw2 dE/dw3 dE/dw4")):
+        qs = generate(load_bank(bank_name), "order", [("a", "")]).questions
+        labels = [q.label for q in qs]
+        start = labels.index("dE/dw1")
+        assert " ".join(labels[start:start + 4]) == hidden, labels
+        for q in qs:
+            if q.name.startswith("w") and q.name.endswith("_new"):
+                assert labels.index("dE/d" + q.label[: -len("_new")]) < labels.index(q.label)
+    bits = {q.label: q.name for q in generate(load_bank("classic-bits"), "order", [("a", "")]).questions}
+    assert bits["dE/dw2"] == "dE_dw1_2_1" and bits["dE/dw3"] == "dE_dw1_1_2"  # i1->h2 and i2->h1

@@ -132,3 +132,24 @@ def test_lms_export_filled_in_place(exam, tmp_path):
     assert r.exit_code == 1  # s001 is graded but not in this export
     assert (out / "export.csv").read_bytes().decode() == f"Username;Score A;{title}\r\ns002;1;{n}\r\ns003;2;{n}\r\n"
     assert "s001" in r.stderr
+
+
+def test_feedback_written_in_parallel_is_the_same_as_in_one_process(tmp_path):
+    """A class big enough for worker processes: the same files, byte for byte, as with --jobs 1."""
+    exam_dir = tmp_path / "big"
+    r = CliRunner().invoke(cli, ["generate", "--seed", "par", "--students", "4100", "--no-pdf", "--out", str(exam_dir)])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((exam_dir / "manifest.json").read_text())
+    lines = _submission(manifest)
+    for row in lines[1::7]:
+        row[5] = str(float(row[5]) + 0.25)  # some wrong answers, so texts differ between students
+    sub = _write(tmp_path / "answers.csv", lines)
+    trees = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"grades-{jobs}"
+        r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(sub), "--out", str(out), "--no-report", "--jobs", jobs])
+        assert r.exit_code == 0, r.output
+        trees.append({p.name: p.read_bytes() for p in (out / "feedback").iterdir()})
+        assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    assert len(trees[0]) == 4100 and trees[0] == trees[1]
+    assert b"s0008" in trees[1]["s0008.txt"] and b"0/1" in trees[1]["s0008.txt"]

@@ -6,18 +6,39 @@ NnexamError and leave as one line on stderr with the error's exit code.
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
+import os
+import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
+from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
+from .files import ensure_empty_dir, safe_stem, write_atomic
+from .generate import class_ids, generate, submission_template
+from .grade import Policy, check_key, grade, parse_submissions
+from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
+                        fill_lms_export, grades_csv, moodle_csv, number)
+from .manifest import load_manifest
 from .notation import labels as make_labels
-from .present import answer_table, worked_latex, worked_text
+from .present import answer_table, fmt as _fmt, worked_latex, worked_text
+from .roster import decode, parse_roster
 from .solve import solve
 from .spec import load_spec
+from .table import read_table
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
+# The PDF modules (reportlab) load only in the commands that draw, so that `nnexam solve` and
+# `nnexam check` start quickly.
 
 
 class NnexamGroup(click.Group):
@@ -46,6 +67,8 @@ def cli():
               help="Decimals of the human-readable output.")
 def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
     """Print the full answer key of the network in SPEC (TOML, or JSON with the same keys)."""
+    if steps and fmt == "json":
+        raise click.UsageError("--steps prints the worked solution as text; --format json has no steps (use --format latex)")
     network = load_spec(spec)
     key = solve(network)
     names = make_labels(key.graph, network.notation, dict(network.names))
@@ -65,12 +88,6 @@ def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
 
 # --- generate, banks (issue 4: generator) ---------------------------------------------------
 
-import os  # noqa: E402
-
-from .bank import DEFAULT_BANK, bundled_banks, load_bank  # noqa: E402
-from .files import ensure_empty_dir, safe_stem, write_atomic  # noqa: E402
-from .generate import class_ids, generate, submission_template  # noqa: E402
-from .roster import decode, parse_roster  # noqa: E402
 
 _PROGRESS_FROM = 2000  # show a progress bar on stderr from this many students
 
@@ -137,8 +154,7 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
     write_atomic(out / "manifest.json", manifest.to_json())
     write_atomic(out / "submission_template.csv", submission_template(manifest))
     if not no_pdf:
-        # write_pdfs lives in this file's render section (issue 5).
-        write_pdfs(manifest, out, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)  # noqa: F821
+        write_pdfs(manifest, out, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
     points = sum(q.points for q in manifest.questions)
     click.echo(f"{len(manifest.students)} students, {len(manifest.questions)} questions ({points:g} points) "
                f"from bank '{problem.name}', seed {seed!r}: {out}/")
@@ -146,13 +162,12 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
 
 # --- render (issue 5: PDF builder) -----------------------------------------------------------
 
-from .manifest import Manifest, load_manifest  # noqa: E402
-from .render import bookmark, bundle, render_all, student_files  # noqa: E402
 
-
-def write_pdfs(manifest: Manifest, out_dir: Path, *, jobs: int | None = None, paper: str = "a4",
+def write_pdfs(manifest: "Manifest", out_dir: Path, *, jobs: int | None = None, paper: str = "a4",
                title: str | None = None) -> None:
     """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
+    from .render import bookmark, bundle, render_all, student_files
+
     out_dir = Path(out_dir)
     files = student_files(manifest)
     n = len(manifest.students)
@@ -178,6 +193,8 @@ def write_pdfs(manifest: Manifest, out_dir: Path, *, jobs: int | None = None, pa
 @click.option("--force", is_flag=True, help="Overwrite PDFs that already exist.")
 def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None, force: bool):
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
+    from .render import student_files
+
     manifest = load_manifest(directory)
     targets = [f for pair in student_files(manifest) for f in pair] + ["sheets.pdf", "keys.pdf"]
     existing = [t for t in targets if (directory / t).exists()]
@@ -189,21 +206,8 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")
 
 
-
 # --- grade, check (issue 6: grader) ----------------------------------------------------------
 
-import gc  # noqa: E402
-import os as _os  # noqa: E402
-import shutil  # noqa: E402
-from typing import Iterable  # noqa: E402
-
-from .files import ensure_empty_dir as _ensure_empty_dir, write_atomic as _write_atomic  # noqa: E402
-from .grade import Policy, check_key, grade, parse_submissions  # noqa: E402
-from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_texts, fill_lms_export,  # noqa: E402
-                        grades_csv, moodle_csv, number)
-from .manifest import load_manifest  # noqa: E402
-from .present import fmt as _fmt  # noqa: E402
-from .table import read_table  # noqa: E402
 
 _GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "report.pdf")
 
@@ -220,47 +224,86 @@ def _read_input(path: Path, what: str) -> bytes:
 
 
 def _write_files(batch: list[tuple[str, bytes]]) -> None:
-    flags = _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL | getattr(_os, "O_BINARY", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for path, data in batch:
-        fd = _os.open(path, flags, 0o644)
+        fd = os.open(path, flags, 0o644)
         try:
             view = memoryview(data)
             while view:
-                view = view[_os.write(fd, view):]
+                view = view[os.write(fd, view):]
         finally:
-            _os.close(fd)
+            os.close(fd)
 
 
-def _write_folder(target: Path, files: Iterable[tuple[str, str]]) -> int:
-    """Write a whole folder of text files at once: into a temporary sibling, then renamed into place.
+class _FeedbackFolder:
+    """The feedback folder, one text file per graded submission, written into a temporary sibling
+    folder and renamed into place when complete, so no half-written folder is ever left behind.
 
-    Texts are written as they are made, never all held in memory; returns the number of files.
+    With jobs > 1 (and where processes can fork) the texts are made and written by that many
+    worker processes, each taking slices of the rows, while this process writes the other files.
+    Texts are written as they are made, never all held in memory.
     """
-    tmp = target.with_name(f".{target.name}.tmp-{_os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    base = str(tmp) + _os.sep
-    try:
-        count = 0
-        batch = []
-        for stem, text in files:
+
+    _JOB: dict = {}  # what forked workers inherit: the grades, the rows and the temporary folder
+
+    def __init__(self, target: Path, grades, jobs: int):
+        self.target = target
+        self.tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        rows = feedback_rows(grades)
+        job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=str(self.tmp) + os.sep)
+        self.pool, self.futures = None, []
+        n = len(rows)
+        if jobs > 1 and n >= 4000 and "fork" in multiprocessing.get_all_start_methods():
+            _FeedbackFolder._JOB = job
+            size = -(-n // (jobs * 4))
+            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+            self.futures = [self.pool.submit(_FeedbackFolder.write_part, a, min(n, a + size)) for a in range(0, n, size)]
+        else:
+            self.job = job
+
+    @staticmethod
+    def write_part(a: int, b: int, job: dict | None = None) -> int:
+        """Write the feedback files of rows[a:b]; returns their number."""
+        job = job or _FeedbackFolder._JOB
+        base, batch, count = job["base"], [], 0
+        for stem, text in feedback_texts(job["grades"], job["rows"][a:b], job["stems"]):
             batch.append((f"{base}{stem}.txt", text.encode("utf-8")))
             if len(batch) == 1000:
                 _write_files(batch)
                 count, batch = count + len(batch), []
         _write_files(batch)
-        count += len(batch)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{_os.getpid()}")
-            _os.replace(target, old)
-        _os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise NnexamError(f"{target}: cannot write ({e.strerror})", 1) from None
-    return count
+        return count + len(batch)
+
+    def finish(self) -> int:
+        """Wait for the files, then move the folder into place; returns the number of files."""
+        try:
+            if self.pool is None:
+                count = self.write_part(0, len(self.job["rows"]), self.job)
+            else:
+                with self.pool:
+                    count = sum(f.result() for f in self.futures)
+            old = None
+            if self.target.exists():
+                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+                os.replace(self.target, old)
+            os.replace(self.tmp, self.target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError as e:
+            self.abandon()
+            raise NnexamError(f"{self.target}: cannot write ({e.strerror})", 1) from None
+        return count
+
+    def abandon(self) -> None:
+        """Stop the workers and remove the temporary folder."""
+        if self.pool is not None:
+            for f in self.futures:
+                f.cancel()
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @cli.command("grade")
@@ -276,8 +319,9 @@ def _write_folder(target: Path, files: Iterable[tuple[str, str]]) -> int:
 @click.option("--title", default=None, help="The exam's column name in LMS files  [default: the manifest's title]")
 @click.option("--no-report", is_flag=True, help="Skip report.pdf.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
 def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-              lms_column: str | None, title: str | None, no_report: bool, force: bool):
+              lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None):
     """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
     student_id,question,answer) against DIR/manifest.json.
 
@@ -288,13 +332,13 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
     # collector would rescan them all again and again (a third of the run) and find nothing.
     gc.disable()
     try:
-        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force)
+        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs)
     finally:
         gc.enable()
 
 
 def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-           lms_column: str | None, title: str | None, no_report: bool, force: bool) -> None:
+           lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
     if out.exists() and not out.is_dir():
@@ -305,32 +349,41 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     subs = parse_submissions(table, manifest)
     export = _read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
-    # Everything is built in memory first, so a failure leaves no half-written folder behind.
     column = title or exam_title(grades)
-    files: dict[str, bytes | str] = {"grades.csv": grades_csv(grades)}
     warnings = list(subs.warnings)
+    files: dict[str, bytes | str] = {}
     lms_failed = False
-    if export is not None:
+    if export is not None:  # first, as the one step that can still refuse the input
         copy, lms_warnings = fill_lms_export(export, str(lms_export), grades, column, lms_column)
         name = lms_export.name if lms_export.name not in _GRADE_OUTPUTS else f"lms_{lms_export.name}"
         files[name] = copy
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)
-    else:
-        files["canvas.csv"] = canvas_csv(grades, column)
-        files["moodle.csv"] = moodle_csv(grades, column)
-    if not no_report:
-        from .report import render_report
+    created = not out.exists()
+    ensure_empty_dir(out, force)
+    feedback = _FeedbackFolder(out / "feedback", grades, jobs or os.cpu_count() or 1)
+    try:
+        # Built in memory while the workers write feedback; written only once all are made.
+        files = {"grades.csv": grades_csv(grades), **files}
+        if export is None:
+            files["canvas.csv"] = canvas_csv(grades, column)
+            files["moodle.csv"] = moodle_csv(grades, column)
+        if not no_report:
+            from .report import render_report
 
-        files["report.pdf"] = render_report(grades)
-    _ensure_empty_dir(out, force)
+            files["report.pdf"] = render_report(grades)
+    except BaseException:
+        feedback.abandon()
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     for name, data in files.items():
-        _write_atomic(out / name, data)
+        write_atomic(out / name, data)
     if force:
         for name in _GRADE_OUTPUTS:
             if name not in files and (out / name).exists():
                 (out / name).unlink()  # a stale file from an earlier run would be mistaken for this one's
-    n_feedback = _write_folder(out / "feedback", feedback_texts(grades))
+    n_feedback = feedback.finish()
     for w in warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     attention = attention_lines(grades)

@@ -22,7 +22,7 @@ from .files import unique_stems
 from .graph import StepGraph, build_graph
 from .manifest import Manifest, Question, StudentVariant
 from .mistakes import BY_NAME, applicable
-from .notation import labels as make_labels
+from .notation import labels as make_labels, weight_numbers
 from .rng import draw_index, student_keys, variant_code
 from .solve import evaluate, rounding_bands
 from .spec import Network
@@ -67,6 +67,19 @@ def questions(bank: Bank) -> tuple[Question, ...]:
     # Bank order, not graph order: the graph updates the output weights before it reaches the hidden
     # layer, but a sheet must not ask for w1' (which needs dE/dw1) before it asks for dE/dw1.
     asked = sorted((s for s in graph.steps if s.name in by_step), key=lambda s: order[id(by_step[s.name])])
+    # Within a task, each layer's weights in the notation's numbering (dE/dw1, dE/dw2, ... also where
+    # w2 is not the graph's second weight); layers, and every other step, where the graph puts them.
+    numbers = weight_numbers(graph.arch, bank.notation)
+    weight_of = {s.name: w for s in asked for w in (_weight_name(s.name),) if w in numbers}
+    for task in bank.tasks:
+        slots = [i for i, s in enumerate(asked) if by_step[s.name] is task and s.name in weight_of]
+        layer_first = {}
+        for i in slots:
+            layer_first.setdefault(numbers[weight_of[asked[i].name]][0], len(layer_first))
+        ranked = sorted((asked[i] for i in slots),
+                        key=lambda s: (layer_first[numbers[weight_of[s.name]][0]], numbers[weight_of[s.name]][1]))
+        for i, s in zip(slots, ranked):
+            asked[i] = s
     out = [
         Question(s.name, names[s.name].ascii, by_step[s.name].task, by_step[s.name].points, by_step[s.name].decimals,
                  by_step[s.name].tolerance_kind, by_step[s.name].tolerance_value)
@@ -77,6 +90,15 @@ def questions(bank: Bank) -> tuple[Question, ...]:
     if dup is not None:
         raise NnexamError(f"{bank.source}: two asked answers share the label '{dup}' (rename one in 'names')")
     return tuple(out)
+
+
+def _weight_name(step: str) -> str:
+    """The weight a step is about: dE_dw1_2_1 -> w1_2_1, w1_2_1_new -> w1_2_1; '' for other steps."""
+    if step.startswith("dE_dw"):
+        return step[len("dE_d"):]
+    if step.startswith("w") and step.endswith("_new"):
+        return step[: -len("_new")]
+    return ""
 
 
 # --- drawing ---------------------------------------------------------------------------------

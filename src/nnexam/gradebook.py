@@ -93,12 +93,19 @@ def grades_csv(grades: Grades) -> str:
 # --- feedback ---------------------------------------------------------------------------------
 
 
-def feedback_texts(grades: Grades) -> Iterator[tuple[str, str]]:
-    """(file stem, text) for every graded submission: per question the answer, expected value, verdict and why."""
+def feedback_rows(grades: Grades) -> np.ndarray:
+    """The submission rows that get a feedback file: the graded ones, in order."""
+    return np.flatnonzero(grades.graded)
+
+
+def feedback_texts(grades: Grades, rows: np.ndarray | None = None,
+                   stems: list[str] | None = None) -> Iterator[tuple[str, str]]:
+    """(file stem, text) for every graded submission (or those of `rows`, a slice of
+    feedback_rows): per question the answer, expected value, verdict and why."""
     m, subs = grades.manifest, grades.submissions
     questions = m.questions
-    stems = feedback_stems(grades)
-    rows = np.flatnonzero(grades.graded)
+    stems = stems if stems is not None else feedback_stems(grades)
+    rows = feedback_rows(grades) if rows is None else rows
     if not len(rows):
         return
     width = max(len(q.label) for q in questions)
@@ -143,20 +150,21 @@ def feedback_texts(grades: Grades) -> Iterator[tuple[str, str]]:
     rule = (f"An answer computed correctly from your own earlier (wrong) answers earns {number(100 * share)}% of its points"
             " (follow-through), unless an earlier value it uses is blank or impossible.")
     max_score = grades.max_score
-    scores = grades.score
-    for k, e in enumerate(rows.tolist()):
-        s = m.students[int(grades.student[e])]
-        sc = float(scores[e])
-        pct = 100.0 * sc / max_score if max_score else 0.0
-        header = (f"{title}{course}\n"
-                  f"Student: {f'{s.name} ({s.id})' if s.name else s.id}, variant {s.variant}\n"
-                  f"Score: {number(sc)} / {number(max_score)} ({pct:.1f}%)\n")
-        notes = "".join(f"Note: {n}\n" for n in grades.notes[e])
-        body = "\n".join(col[k] for col in columns)
-        yield stems[int(grades.student[e])], (
-            f"{header}{notes}\n{head}\n{body}\n\n"
-            f"Expected values are exact, shown at the stated decimals; rounding or truncating each step at those "
-            f"decimals and carrying on is accepted.\n{rule}\n")
+    students, notes = m.students, grades.notes
+    who = grades.student[rows].tolist()
+    score_lines: dict[float, str] = {}
+    footer = ("\n\nExpected values are exact, shown at the stated decimals; rounding or truncating each step at "
+              f"those decimals and carrying on is accepted.\n{rule}\n")
+    top = f"{title}{course}\nStudent: "
+    for e, si, sc, lines in zip(rows.tolist(), who, grades.score[rows].tolist(), zip(*columns)):
+        s = students[si]
+        score = score_lines.get(sc)
+        if score is None:
+            pct = 100.0 * sc / max_score if max_score else 0.0
+            score = score_lines[sc] = f"Score: {number(sc)} / {number(max_score)} ({pct:.1f}%)\n"
+        note = "".join(f"Note: {n}\n" for n in notes[e]) if notes[e] else ""
+        name = f"{s.name} ({s.id})" if s.name else s.id
+        yield stems[si], f"{top}{name}, variant {s.variant}\n{score}{note}\n{head}\n" + "\n".join(lines) + footer
 
 
 # --- LMS files --------------------------------------------------------------------------------

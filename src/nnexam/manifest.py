@@ -160,28 +160,30 @@ def _shapes(arch: Architecture) -> tuple[list[int], list[int], list[int]]:
             [L[l + 1] for l in range(arch.depth)])
 
 
-_PLAIN_NUMBERS = {float, int}
+_FLOAT = {float}
 
 
 def _fast_network(spec: Mapping[str, Any], first: Network, first_meta: Mapping[str, Any]) -> Network | None:
-    """A student's Network when it shares the first student's architecture and holds plain finite
-    numbers of the right shapes; None otherwise, so that parse_spec reports the problem.
+    """A student's Network when it shares the first student's architecture and holds finite
+    floats (as nnexam writes them) of the right shapes; None otherwise, so that parse_spec checks
+    it and reports any problem.
 
-    parse_spec on every student dominates loading a class of 100,000; this path accepts exactly
-    what parse_spec accepts for such students.
+    parse_spec on every student dominates loading a class of 100,000; this path accepts only
+    what parse_spec accepts, and builds the same Network.
     """
-    for k, v in first_meta.items():
-        if spec.get(k) != v:
-            return None
-    if not spec.keys() <= _SPEC_KEYS:
-        return None
-    arch = first.arch
-    L = arch.layers
-    rows, cols, per_layer = _shapes(arch)
     try:
-        weights, inputs, targets, lr = spec["weights"], spec["inputs"], spec["targets"], spec["learning_rate"]
-        if [len(m) for m in weights] != rows or [len(r) for m in weights for r in m] != cols:
+        if spec.keys() - _SPEC_KEYS:
             return None
+        for k, v in first_meta.items():
+            if spec.get(k) != v:
+                return None
+        arch = first.arch
+        L = arch.layers
+        rows, cols, per_layer = _shapes(arch)
+        weights = tuple(tuple(map(tuple, m)) for m in spec["weights"])
+        if list(map(len, weights)) != rows or [len(r) for m in weights for r in m] != cols:
+            return None
+        inputs, targets, lr = tuple(spec["inputs"]), tuple(spec["targets"]), spec["learning_rate"]
         if len(inputs) != L[0] or len(targets) != L[-1]:
             return None
         flat = [x for m in weights for r in m for x in r]
@@ -192,29 +194,27 @@ def _fast_network(spec: Mapping[str, Any], first: Network, first_meta: Mapping[s
         if arch.bias == "none":
             if b is not None:
                 return None
-        elif arch.bias == "shared":
-            if len(b) != arch.depth:
-                return None
-            flat += b
-        else:
-            if [len(r) for r in b] != per_layer:
-                return None
-            flat += [x for r in b for x in r]
-        if not set(map(type, flat)) <= _PLAIN_NUMBERS or not all(map(math.isfinite, flat)) or not lr > 0:
-            return None
-        if arch.bias == "none":
             biases: tuple = ()
         elif arch.bias == "shared":
-            biases = tuple(map(float, b))
+            biases = tuple(b)
+            if len(biases) != arch.depth:
+                return None
+            flat += biases
         else:
-            biases = tuple(tuple(map(float, r)) for r in b)
-        targets = tuple(map(float, targets))
+            biases = tuple(map(tuple, b))
+            if list(map(len, biases)) != per_layer:
+                return None
+            for r in biases:
+                flat += r
+        # Every value a float (no bool, int or text) and finite: a NaN or an infinity makes the sum
+        # NaN or infinite (as would an overflow of finite values, which merely takes the slow path).
+        if set(map(type, flat)) != _FLOAT or not math.isfinite(sum(flat)) or not lr > 0:
+            return None
         if arch.loss in ("bce", "cross_entropy"):
             check_outputs(arch, targets, "")
-    except (TypeError, KeyError, NnexamError, OverflowError):
+    except (TypeError, KeyError, NnexamError, OverflowError, AttributeError):
         return None
-    return Network(arch, tuple(tuple(tuple(map(float, r)) for r in m) for m in weights), biases,
-                   tuple(map(float, inputs)), targets, float(lr), first.notation, first.names)
+    return Network(arch, weights, biases, inputs, targets, lr, first.notation, first.names)
 
 
 def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
@@ -253,13 +253,21 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
             first, first_meta = net, {k: spec.get(k) for k in _META_KEYS}
         if arch is None:
             arch = net.arch
-        elif net.arch != arch:
+        elif net.arch is not arch and net.arch != arch:
             raise NnexamError(f"{where}: network architecture differs from the first student's")
-        given = _need(s, "answers", where, dict)
-        answers = dict(zip(given, map(float, given.values())))
+        answers = _need(s, "answers", where, dict)
+        if set(map(type, answers.values())) - _FLOAT or not math.isfinite(sum(answers.values())):  # check each
+            for k, v in answers.items():
+                if type(v) not in (int, float) or not math.isfinite(v):
+                    raise NnexamError(f"{where}.answers.{k}: expected a finite number")
+            answers = {k: float(v) for k, v in answers.items()}
+        files = s.get("files", {})
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise NnexamError(f"{where}.files: expected an object of file paths")
+        name = s.get("name", "")
         students.append(StudentVariant(
-            str(_need(s, "id", where, str)), str(s.get("name", "")), str(_need(s, "variant", where, str)),
-            net, answers, dict(s.get("files", {})),
+            _need(s, "id", where, str), name if isinstance(name, str) else str(name), _need(s, "variant", where, str),
+            net, answers, files,
         ))
     if not students:
         raise NnexamError(f"{source}: the manifest lists no students")

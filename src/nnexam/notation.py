@@ -192,6 +192,15 @@ class MatrixStyle(Style):
 STYLES = {"mazur": Style, "bits": BitsStyle, "matrix": MatrixStyle}
 
 
+def weight_numbers(arch: Architecture, notation: str = "mazur") -> dict[str, tuple[int, int]]:
+    """(layer, printed number) of every weight w{l}_{j}_{k}: the order a course lists them in
+    (seeds/001 lists w1, w2, w3, w4 though its w2 is i1->h2, not the graph's second weight)."""
+    style = STYLES[notation](arch)
+    return {f"w{l}_{j}_{k}": (l, style.weight_number(l, j, k))
+            for l in range(1, arch.depth + 1) for j in range(1, arch.layers[l] + 1)
+            for k in range(1, arch.layers[l - 1] + 1)}
+
+
 def _frac(num: str, den: str) -> str:
     return f"\\frac{{\\partial {num}}}{{\\partial {den}}}"
 

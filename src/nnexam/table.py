@@ -41,7 +41,10 @@ class Table:
 
     def column(self, index: int) -> list[str]:
         """One column's cells ('' where a short row has none)."""
-        return [row[index] if index < len(row) else "" for row in self.rows]
+        try:
+            return [row[index] for row in self.rows]
+        except IndexError:
+            return [row[index] if index < len(row) else "" for row in self.rows]
 
 
 def decode(data: bytes, source: str) -> tuple[str, str, tuple[str, ...]]:
@@ -105,11 +108,13 @@ def read_table(data: bytes, source: str) -> Table:
     rows: list[tuple[str, ...]] = []
     line_numbers: list[int] = []
     skip = first
+    strip = (lambda record: tuple(c.strip().strip("\ufeff") for c in record)) if "\ufeff" in text else (
+        lambda record: tuple(map(str.strip, record)))  # a stray BOM (pasted files) is stripped like a space
     try:
         for record in reader:
             if reader.line_num <= skip:
                 continue
-            cells = tuple(c.strip().strip("\ufeff") for c in record)
+            cells = strip(record)
             if not any(cells):
                 continue  # blank lines and the ",,,," rows spreadsheets leave at the end
             if header is None:
