@@ -267,3 +267,115 @@ def test_cli_render_reports_a_missing_or_bad_manifest_in_one_line(runner, tmp_pa
     result = runner.invoke(cli, ["render", str(tmp_path)])
     assert result.exit_code == 2 and "missing key" in result.output
     assert not (tmp_path / "sheets.pdf").exists()
+
+
+def _crossed(lay, arch) -> list[str]:
+    """Weight labels that another weight's edge runs through (which edge a label belongs to is then unclear)."""
+    segs = [(f"w{l}_{j}_{k}", lay.centres[l - 1, k], lay.centres[l, j]) for l in range(1, arch.depth + 1)
+            for k in range(1, arch.layers[l - 1] + 1) for j in range(1, arch.layers[l] + 1)]
+    out = []
+    for e in lay.edges:
+        x0, y0, x1, y1 = e.box
+        for name, (ax, ay), (bx, by) in segs:
+            if name != e.weight and any(x0 < ax + t / 400 * (bx - ax) < x1 and y0 < ay + t / 400 * (by - ay) < y1
+                                        for t in range(401)):
+                out.append(e.weight)
+                break
+    return out
+
+
+@pytest.mark.parametrize("layers,acts,loss,bias,crossed", [
+    ([2, 2, 2], ["sigmoid", "sigmoid"], "half_sse", "shared", 0),
+    ([3, 2, 1], ["relu", "sigmoid"], "half_sse", "per_neuron", 0),
+    ([2, 3, 2], ["tanh", "softmax"], "cross_entropy", "per_neuron", 0),
+    ([1, 8, 1], ["sigmoid", "sigmoid"], "bce", "none", 0),
+    ([4, 4, 4], ["sigmoid", "sigmoid"], "half_sse", "per_neuron", 0.2),
+    ([8, 3, 8], ["sigmoid", "sigmoid"], "half_sse", "per_neuron", 0.2),
+    ([4, 5, 8], ["tanh", "softmax"], "cross_entropy", "per_neuron", 0.2),
+])
+def test_weight_labels_sit_on_their_own_edge(layers, acts, loss, bias, crossed):
+    """No other edge runs through a weight's label (a few may in dense layers, where values stay on the edges)."""
+    m = synthetic(shaped(layers, acts, loss, bias), n=1, asked=["E"])
+    exam = exam_of(m)
+    for width in (498.9, 515.6):  # A4 and Letter frames
+        lay = _diagram(exam, _printed_givens(exam, m.students[0]), width).lay
+        assert len(_crossed(lay, m.arch)) <= crossed * len(lay.edges)
+        if not crossed:
+            assert all(e.with_value and e.size >= 7 for e in lay.edges)
+
+
+@pytest.mark.parametrize("layers,acts,loss,bias,notation", SHAPES, ids=["x".join(map(str, s[0])) for s in SHAPES])
+def test_diagram_fits_page_one_without_overlaps(layers, acts, loss, bias, notation):
+    m = synthetic(shaped(layers, acts, loss, bias, notation), n=1, asked=["E"])
+    s = m.students[0]
+    for paper in ("a4", "letter"):
+        reader = pypdf.PdfReader(io.BytesIO(render_sheet(m, s, paper=paper)))
+        first = reader.pages[0].extract_text()
+        exam = exam_of(m)
+        for (kind, width, height, _), (_, room) in exam.budgets.items():
+            lay = _diagram(exam, _printed_givens(exam, s), width, room).lay
+            assert lay.height <= room or lay.height <= 330, (kind, lay.height, room)
+            boxes = lay.boxes()
+            for i, a in enumerate(boxes):
+                assert not any(_overlaps(a, b) for b in boxes[i + 1:]), (kind, a)
+        # The diagram is on page 1: every input value is printed there.
+        for k in range(1, layers[0] + 1):
+            assert fmt_given(float(s.network.givens()[f"x_{k}"][0])).lstrip("-") in first.replace("\u2212", "-")
+
+
+def test_negative_numbers_print_with_a_minus_sign(classic):
+    s = classic.students[0]
+    for data in (render_sheet(classic, s), render_key(classic, s)):
+        raw = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+        assert "\u2212" in raw
+        assert not re.search(r"(?<![\w/])-\d", raw), re.findall(r".{12}(?<![\w/])-\d.{6}", raw)[:3]
+
+
+def test_formulas_break_outside_brackets_and_keep_signs_with_numbers():
+    latex = (r"E_{o1} = -\left(t_{o1} \cdot \ln(a_{o1}) + \left(1 - t_{o1}\right) \cdot \ln(1 - a_{o1})\right) = "
+             r"-\left(0 \cdot \ln(0.5053) + \left(1 - 0\right) \cdot \ln(1 - 0.5053)\right) = 0.7038")
+    line = MathLine(words(latex), 9.3, indent=22)
+    line.wrap(330, 1000)
+    assert len(line._lines) >= 2
+    depth = 0
+    for _, ws in line._lines[:-1]:
+        for w in ws:
+            for t, _, _ in w:
+                depth += t.count("(") - t.count(")")
+        assert depth == 0  # every break falls outside the brackets
+    for _, ws in line._lines[1:]:
+        assert ws[0][0][0][0] in "=+−"  # a continuation starts with an operator, never a bare sign
+
+
+def test_short_formulas_do_not_split_across_pages():
+    line = MathLine(words(" + ".join(f"w_{{{i}}}" for i in range(60))), 9.3)
+    _, h = line.wrap(200, 1000)
+    n = len(line._lines)
+    assert n > 4
+    assert line.split(200, line.leading * 1.5) == []  # one line would be left alone
+    first, rest = line.split(200, line.leading * 2.5)
+    assert first.wrap(200, 1000)[1] == 2 * line.leading and rest.wrap(200, 1000)[1] == (n - 2) * line.leading
+    assert line.split(200, line.leading * (n - 1)) == [] or len(line.split(200, line.leading * (n - 1))[1]._lines) >= 2
+
+
+def test_long_names_fit_the_header_and_the_footer(classic):
+    long = "Maximilian Alexander Christopher Wolfeschlegelsteinhausenbergerdorff-Ångström"
+    s = classic.students[0]
+    s = StudentVariant(s.id, long, s.variant, s.network, s.answers, s.files)
+    text = pdf_text(render_sheet(classic, s, paper="letter"))
+    assert long in text and f"{long} ({s.id})" in text
+    absurd = StudentVariant(s.id, "Zoë " * 60, s.variant, s.network, s.answers, s.files)
+    assert "…" in pdf_text(render_sheet(classic, absurd))
+
+
+def test_report_tables_leave_no_lone_rows_at_a_page_break():
+    from nnexam.report import MIN_ROWS, _table
+
+    t = _table([["q", "points"]] + [[f"q{i}", "1"] for i in range(30)], [100, 50])
+    t.wrap(150, 1000)
+    row = t._rowHeights[1]
+    for rows_fitting in range(1, 30):
+        parts = t.split(150, t._rowHeights[0] + row * rows_fitting + 0.5)
+        if parts:
+            first, last = (len(p._cellvalues) - 1 for p in parts)
+            assert first >= MIN_ROWS and last >= MIN_ROWS and first + last == 30

@@ -150,11 +150,22 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
     else:
         manifest = generate(problem, seed, students, title=title)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
+    created = not out.exists()
     ensure_empty_dir(out, force)
-    write_atomic(out / "manifest.json", manifest.to_json())
-    write_atomic(out / "submission_template.csv", submission_template(manifest))
-    if not no_pdf:
-        write_pdfs(manifest, out, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+    staging = _Staging(out)
+    try:
+        if not no_pdf:
+            write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+        staging.write("submission_template.csv", submission_template(manifest))
+        staging.write("manifest.json", manifest.to_json())
+        for stale in _stale_pdfs(out, staging.paths) if force else []:
+            stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake
+        staging.commit()
+    except BaseException:
+        staging.discard()
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     points = sum(q.points for q in manifest.questions)
     click.echo(f"{len(manifest.students)} students, {len(manifest.questions)} questions ({points:g} points) "
                f"from bank '{problem.name}', seed {seed!r}: {out}/")
@@ -163,26 +174,68 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
 # --- render (issue 5: PDF builder) -----------------------------------------------------------
 
 
-def write_pdfs(manifest: "Manifest", out_dir: Path, *, jobs: int | None = None, paper: str = "a4",
+class _Staging:
+    """Files written into a hidden folder inside the output folder and moved into place together
+    once every one is made: a failure or Ctrl-C leaves the folder as it was."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.dir = out / f".nnexam-staging-{os.getpid()}"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.paths: list[str] = []
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        write_atomic(self.dir / rel, data)
+        self.paths.append(rel)
+
+    def commit(self) -> None:
+        for rel in self.paths:
+            target = self.out / rel
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.dir / rel, target)
+            except OSError as e:
+                self.discard()
+                raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
                title: str | None = None) -> None:
     """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
     from .render import bookmark, bundle, render_all, student_files
 
-    out_dir = Path(out_dir)
     files = student_files(manifest)
     n = len(manifest.students)
     sheets: list[bytes] = [b""] * n
     keys: list[bytes] = [b""] * n
-    with click.progressbar(length=n, label="Rendering sheets and keys", file=sys.stderr) as bar:
-        for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title):
-            write_atomic(out_dir / files[i][0], sheet)
-            write_atomic(out_dir / files[i][1], key)
-            sheets[i], keys[i] = sheet, key
-            bar.update(1)
+    try:
+        with click.progressbar(length=n, label="Rendering sheets and keys", file=sys.stderr) as bar:
+            for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title):
+                out.write(files[i][0], sheet)
+                out.write(files[i][1], key)
+                sheets[i], keys[i] = sheet, key
+                bar.update(1)
+    except Exception as e:
+        if type(e).__name__ != "LayoutError":  # reportlab's: something does not fit on a page
+            raise
+        raise NnexamError("cannot lay out the PDFs: a block does not fit on one page (is the title or a student's "
+                          "name very long?)") from None
     marks = [bookmark(s) for s in manifest.students]
     name = title or manifest.title
-    write_atomic(out_dir / "sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets"))
-    write_atomic(out_dir / "keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
+    out.write("sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets"))
+    out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
+
+
+def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
+    """PDFs of an earlier run in OUT's sheets/ and keys/ (and its class files) that this run does not write."""
+    keep_set = {(out / k).resolve() for k in keep}
+    found = [p for folder in ("sheets", "keys") if (out / folder).is_dir() for p in (out / folder).glob("*.pdf")]
+    found += [out / "sheets.pdf", out / "keys.pdf"]
+    return [p for p in found if p.is_file() and p.resolve() not in keep_set]
 
 
 @cli.command("render")
@@ -200,7 +253,13 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
-    write_pdfs(manifest, directory, jobs=jobs, paper=paper, title=title)
+    staging = _Staging(directory)
+    try:
+        write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+        staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
     n = len(manifest.students)
     click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")
@@ -218,7 +277,7 @@ def _read_input(path: Path, what: str) -> bytes:
     except FileNotFoundError:
         raise NnexamError(f"{path}: no such {what} file") from None
     except IsADirectoryError:
-        raise NnexamError(f"{path}: is a folder, expected a {what} file") from None
+        raise NnexamError(f"{path}: is a folder, expected the {what} file") from None
     except OSError as e:
         raise NnexamError(f"{path}: cannot read {what} file ({e.strerror})") from None
 
@@ -355,7 +414,7 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     lms_failed = False
     if export is not None:  # first, as the one step that can still refuse the input
         copy, lms_warnings = fill_lms_export(export, str(lms_export), grades, column, lms_column)
-        name = lms_export.name if lms_export.name not in _GRADE_OUTPUTS else f"lms_{lms_export.name}"
+        name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
         files[name] = copy
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)

@@ -162,6 +162,24 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
             unreadable[r, qi] = True
             issues[r].append((UNREADABLE_CELLS, f"line {table.lines[r]}, column {table.header[ci]}: {cells[r]!r} is not a number"))
         texts.append(tuple(cells))
+    # Rows of another length than the header. More cells (often a decimal comma in a comma-separated
+    # file) cannot be matched to questions: every answer of the row is unreadable. Fewer cells are
+    # trailing blanks, noted.
+    width = len(table.header)
+    asked = np.array([qi in column_of for qi in range(nq)])
+    for r, row in enumerate(table.rows):
+        if len(row) == width:
+            continue
+        used = len(row)
+        while used and not row[used - 1]:
+            used -= 1
+        if used > width:
+            values[r] = np.nan
+            unreadable[r] |= asked
+            issues[r].insert(0, (UNREADABLE_CELLS, f"line {table.lines[r]}: {used} cells but the header has {width} "
+                                 "(a decimal comma in a comma-separated file?), so no answer can be matched to its question"))
+        elif used < width and used > id_col:
+            issues[r].append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
     ids = tuple(table.column(id_col))
     variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
@@ -197,6 +215,8 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
             continue
         if qi in cells[e]:
             issues[e].append((DUPLICATE, f"line {line}: {manifest.questions[qi].label} answered again (line {cells[e][qi][1]}); the later answer is graded"))
+        if a_col >= len(row):
+            issues[e].append(("", f"line {line}: no answer cell for {manifest.questions[qi].label} (blank)"))
         cells[e][qi] = (get(a_col), line)
     n = len(order)
     values = np.full((n, nq), np.nan)
@@ -464,19 +484,21 @@ def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], list[lis
             notes[e].insert(0, f"line {subs.lines[e]}: student id {sid!r} is not in the manifest" if sid
                             else f"line {subs.lines[e]}: no student id")
             continue
-        student[e], graded[e] = s, True
+        student[e] = s
+        want, got = manifest.students[s].variant, subs.variants[e]
+        if (got and _norm(got) != _norm(want)) or any(k == MISMATCH for k, _ in subs.issues[e]):
+            # Not graded, and never in place of a gradable row of the same student.
+            status[e] = MISMATCH
+            notes[e].insert(0, f"line {subs.lines[e]}: variant {got!r} is not {sid}'s variant ({want}); not graded")
+            continue
+        graded[e] = True
         if s in last:
             earlier = last[s]
             status[earlier], graded[earlier] = DUPLICATE, False
             notes[earlier].insert(0, f"line {subs.lines[earlier]}: {sid} submitted again on line {subs.lines[e]}; the later row is graded")
         last[s] = e
     for e in np.flatnonzero(graded).tolist():
-        want, got = manifest.students[student[e]].variant, subs.variants[e]
         kinds = {k for k, _ in subs.issues[e]}
-        if (got and _norm(got) != _norm(want)) or MISMATCH in kinds:
-            status[e], graded[e] = MISMATCH, False
-            notes[e].insert(0, f"line {subs.lines[e]}: variant {got!r} is not {subs.ids[e]}'s variant ({want}); not graded")
-            continue
         for kind in (DUPLICATE, UNREADABLE_CELLS):
             if kind in kinds:
                 status[e] = kind

@@ -24,9 +24,15 @@ from .table import decode, header_key, quote, sniff_delimiter, split_raw, unquot
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def neutralize(text: str) -> str:
-    """A text cell made inert for spreadsheets: a leading ' before =, +, -, @, tab or CR."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A text cell made inert for spreadsheets: a leading ' before =, +, -, @, tab or CR, unless the
+    cell is a plain number (an id such as -17 or +4917 must reach the LMS as it is)."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def number(value: float, decimals: int = 4) -> str:
@@ -81,7 +87,8 @@ def grades_csv(grades: Grades) -> str:
             pts = [cell(v) for v in points[e]]
         else:
             tail, pts = ["", number(max_score), ""], [""] * len(m.questions)
-        w.writerow([neutralize(subs.ids[e]), neutralize(name), neutralize(subs.variants[e]), grades.status[e]]
+        variant = subs.variants[e] or (m.students[s].variant if s >= 0 else "")  # the long layout may have none
+        w.writerow([neutralize(subs.ids[e]), neutralize(name), neutralize(variant), grades.status[e]]
                    + tail + pts + [subs.lines[e], neutralize("; ".join(grades.notes[e]))])
     for s in grades.missing:
         st = m.students[s]
@@ -228,7 +235,11 @@ def fill_lms_export(data: bytes, source: str, grades: Grades, title: str, column
     if counts[id_col] == 0:
         raise NnexamError(f"{source}: no column holds this exam's student ids (the ids come from the manifest, such as "
                           f"{grades.manifest.students[0].id!r})")
-    target = _target_column(header, title, column)
+    target = _target_column(header, title, column, source)
+    if target == id_col:
+        raise NnexamError(f"{source}: column {header[id_col]!r} holds the student ids; the scores need another column "
+                          "(--lms-column)")
+    line_of = lambda r: text.count("\n", 0, r.fields[0][0]) + 1  # noqa: E731
     decimal_comma = delimiter == ";" and bool(re.search(r'(^|;)"?\d+,\d+"?(;|$)', text, re.M))
     warnings = []
     pieces = []
@@ -246,8 +257,11 @@ def fill_lms_export(data: bytes, source: str, grades: Grades, title: str, column
                 value = _num(scores[sid], decimal_comma) if sid is not None else ""
                 if sid is not None:
                     filled.add(sid)
+            if n and len(r.fields) > len(header):
+                raise NnexamError(f"{source}: line {line_of(r)} has {len(r.fields)} cells, the header {len(header)}: "
+                                  "the new score column would not line up")
             pieces.append(text[pos:r.end])
-            pieces.append(delimiter + value)
+            pieces.append(delimiter * (len(header) - len(r.fields) + 1) + value)  # short rows padded
             pos = r.end
             continue
         if n == 0:
@@ -278,7 +292,7 @@ def fill_lms_export(data: bytes, source: str, grades: Grades, title: str, column
         return out.encode("utf-8-sig"), warnings + [f"{source}: written as UTF-8 (the title does not fit {encoding})"]
 
 
-def _target_column(header: list[str], title: str, column: str | None) -> int | None:
+def _target_column(header: list[str], title: str, column: str | None, source: str) -> int | None:
     wanted = column or title
     for i, h in enumerate(header):
         if h == wanted:
@@ -290,7 +304,7 @@ def _target_column(header: list[str], title: str, column: str | None) -> int | N
         if header_key(h) == key or header_key(base) == key or header_key(base.removesuffix(" Points Grade")) == key:
             return i
     if column:
-        raise NnexamError(f"export has no column {column!r} (columns: {', '.join(header[:8])}{' ...' if len(header) > 8 else ''})")
+        raise NnexamError(f"{source}: no column {column!r} (columns: {', '.join(header[:8])}{' ...' if len(header) > 8 else ''})")
     return None
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import NnexamError
 from .graph import StepGraph, build_graph
-from .notation import Label, labels
+from .notation import STYLES, Label, labels
 from .spec import Architecture, Network, check_outputs, parse_architecture, parse_spec
 
 FORMAT = "nnexam-manifest"
@@ -232,11 +232,25 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
         kind = tol.get("kind")
         if kind not in TOLERANCE_KINDS:
             raise NnexamError(f"{where}: tolerance kind must be one of {', '.join(TOLERANCE_KINDS)}")
+        value = tol.get("value", 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise NnexamError(f"{where}: tolerance value must be a number >= 0")
+        points = _need(q, "points", where, (int, float))
+        if not 0 <= points < math.inf:
+            raise NnexamError(f"{where}: key 'points' must be a number >= 0")
+        decimals = _need(q, "decimals", where, int)
+        if not 0 <= decimals <= 12:
+            raise NnexamError(f"{where}: key 'decimals' must be a whole number from 0 to 12")
+        label = _need(q, "label", where, str)
+        if not label.strip() or any(label == other.label for other in questions):
+            raise NnexamError(f"{where}: label {label!r} is blank or not unique")
         questions.append(Question(
-            _need(q, "name", where, str), _need(q, "label", where, str), _need(q, "task", where, str),
-            float(_need(q, "points", where, (int, float))), int(_need(q, "decimals", where, int)),
-            kind, float(tol.get("value", 0.0)),
+            _need(q, "name", where, str), label, _need(q, "task", where, str), float(points), decimals,
+            kind, float(value),
         ))
+    notation = d.get("notation", "mazur")
+    if notation not in STYLES:
+        raise NnexamError(f"{source}: key 'notation' must be one of {', '.join(STYLES)}")
     students = []
     arch = None
     first: Network | None = None
@@ -271,6 +285,10 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
         ))
     if not students:
         raise NnexamError(f"{source}: the manifest lists no students")
+    if len({st.id for st in students}) != len(students):
+        seen: set[str] = set()
+        dup = next(i for i, st in enumerate(students) if st.id in seen or seen.add(st.id))
+        raise NnexamError(f"{source}: students[{dup}]: id {students[dup].id!r} appears twice")
     graph = build_graph(arch)
     for q in questions:
         if q.name not in graph:
@@ -278,7 +296,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
-        str(d.get("notation", "mazur")), tuple(questions), tuple(students), str(d.get("nnexam_version", "")),
+        notation, tuple(questions), tuple(students), str(d.get("nnexam_version", "")),
     )
 
 

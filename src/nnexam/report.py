@@ -29,7 +29,9 @@ COLORS = (colors.HexColor("#2e7d32"), colors.HexColor("#9ccc65"), colors.HexColo
           colors.HexColor("#c62828"), colors.HexColor("#bdbdbd"))
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 PAGE_W = A4[0] - 36 * mm
-PER_CHART = 28  # questions per stacked-bar chart, so labels stay readable
+PER_CHART = 44  # at most this many questions per stacked-bar chart (one page); labels stay readable
+BAR_PITCH = 13  # points per question in the stacked-bar charts
+MIN_ROWS = 3  # a table split at a page break keeps at least this many rows on each side
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -68,17 +70,17 @@ def _histogram(percent: np.ndarray) -> Drawing:
     chart.bars[0].strokeColor = None
     d.add(chart)
     d.add(String(PAGE_W / 2, 5, "score (% of the maximum)", fontName=FONT, fontSize=8, textAnchor="middle"))
-    d.add(String(4, 155, "students", fontName=FONT, fontSize=8))
+    d.add(String(4, 160, "students", fontName=FONT, fontSize=8))
     return d
 
 
 def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
     """Stacked horizontal bars, one per question, first question on top."""
     n = len(labels)
-    height = 14 * n + 50
+    height = BAR_PITCH * n + 50
     d = Drawing(PAGE_W, height)
     chart = HorizontalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 95, 35, PAGE_W - 110, 14 * n
+    chart.x, chart.y, chart.width, chart.height = 95, 35, PAGE_W - 110, BAR_PITCH * n
     chart.data = [list(reversed(shares[:, c].tolist())) for c in range(len(CATEGORIES))]
     chart.categoryAxis.categoryNames = list(reversed(labels))
     chart.categoryAxis.style = "stacked"
@@ -104,8 +106,24 @@ def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
     return d
 
 
+class _Table(Table):
+    """A table that, split at a page break, leaves no fewer than MIN_ROWS rows on either page."""
+
+    def split(self, availWidth, availHeight):
+        parts = super().split(availWidth, availHeight)
+        while len(parts) == 2:
+            first, last = (len(p._cellvalues) - self.repeatRows for p in parts)
+            if first < MIN_ROWS:
+                return []  # the whole table starts on the next page
+            if last >= MIN_ROWS:
+                break
+            availHeight -= 6  # move a row or two over to the next page
+            parts = super().split(availWidth, availHeight)
+        return parts
+
+
 def _table(rows: list[list[str]], widths: list[float], align_right_from: int = 1) -> Table:
-    t = Table(rows, colWidths=widths, repeatRows=1)
+    t = _Table(rows, colWidths=widths, repeatRows=1)
     t.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 8),
         ("FONT", (0, 0), (-1, 0), BOLD, 8),
@@ -159,9 +177,9 @@ def render_report(grades: Grades) -> bytes:
         table.setStyle(TableStyle([("ALIGN", (3, 0), (3, -1), "LEFT"), ("LEFTPADDING", (3, 0), (3, -1), 12)]))
         story.append(table)
         story.append(Spacer(1, 4))
-        for mk in grades.mistakes:
-            if any(r[0] == mk.title for r in mistake_rows):
-                story.append(Paragraph(f"<b>{_esc(mk.title)}</b>: {_esc(mk.explanation)}", st["small"]))
+        explained = {mk.title: mk.explanation for mk in grades.mistakes}
+        for row in mistake_rows:  # in the table's order, most common first
+            story.append(Paragraph(f"<b>{_esc(row[0])}</b>: {_esc(explained[row[0]])}", st["small"]))
     else:
         story.append(Paragraph("No wrong answer matched a known mistake.", st["body"]))
 
@@ -171,8 +189,10 @@ def render_report(grades: Grades) -> bytes:
     story.append(PageBreak())
     story.append(Paragraph("Answers per question", st["h2"]))
     story.append(Paragraph("Share of the graded submissions, per question, in sheet order.", st["small"]))
-    for start in range(0, len(labels), PER_CHART):
-        story.append(_question_chart(labels[start:start + PER_CHART], shares[start:start + PER_CHART]))
+    # As few charts as fit a page each, of equal length (no chart of two questions at the end).
+    per = max(1, -(-len(labels) // max(1, -(-len(labels) // PER_CHART))))
+    for start in range(0, len(labels), per):
+        story.append(_question_chart(labels[start:start + per], shares[start:start + per]))
     rows = [["question", "points", "correct", "follow-\nthrough", "known\nmistake", "other\nwrong", "blank"]]
     for qi, q in enumerate(questions):
         rows.append([q.label, number(q.points)] + [f"{shares[qi, c]:.0f}%" for c in range(len(CATEGORIES))])

@@ -25,7 +25,8 @@ ACCENT = Color(0.16, 0.3, 0.55)
 
 def text(s: str, size: float = 9.0, font: str = SANS, indent: float = 0.0, space_before: float = 0.0) -> MathLine:
     """Plain prose as a MathLine (breaks at spaces; much cheaper than a Paragraph)."""
-    return MathLine([plain(w, font) for w in s.split(" ") if w], size, indent=indent, hang=indent, space_before=space_before)
+    return MathLine([plain(w, font) for w in s.split(" ") if w], size, indent=indent, hang=indent, space_before=space_before,
+                    math=False)
 
 
 def fit_size(s: str, font: str, size: float, width: float, smallest: float = 5.5) -> float:
@@ -70,14 +71,41 @@ class Header(Flowable):
         c.setFillColor(TINT)
         c.setStrokeColor(RULE)
         c.roundRect(0, 0, w, box_h, 3, stroke=1, fill=1)
+        x = 8.0
+        for (cap, value), cw in zip(self.info.fields, self._widths(w - 16)):
+            draw_text(c, x, box_h - 9, cap, SANS, 6.5, GREY)
+            size = fit_size(value, SANS_BOLD, 10.5, cw - 8)
+            draw_text(c, x, 7, clip(value, SANS_BOLD, size, cw - 8), SANS_BOLD, size, INK)
+            x += cw
+
+    def _widths(self, total: float) -> list[float]:
+        """Column widths: the name 3 shares, the others 1.4 each; when a value needs more room than
+        its share, every field first gets what it needs and the rest is shared out (the name is
+        shrunk, then cut, only when the needs alone exceed the box)."""
         fields = self.info.fields
         weights = [3.0 if cap == "Name" else 1.4 for cap, _ in fields]
-        x = 8.0
-        for (cap, value), weight in zip(fields, weights):
-            cw = (w - 16) * weight / sum(weights)
-            draw_text(c, x, box_h - 9, cap, SANS, 6.5, GREY)
-            draw_text(c, x, 7, value, SANS_BOLD, fit_size(value, SANS_BOLD, 10.5, cw - 8), INK)
-            x += cw
+        shares = [total * wt / sum(weights) for wt in weights]
+        need = [max(stringWidth(v, SANS_BOLD, 10.5), stringWidth(cap, SANS, 6.5)) + 12 for cap, v in fields]
+        if all(n <= cw for n, cw in zip(need, shares)):
+            return shares
+        if sum(need) <= total:
+            left = total - sum(need)
+            return [n + left * wt / sum(weights) for n, wt in zip(need, weights)]
+        out = [min(n, 0.3 * total) if cap != "Name" else 0.0 for (cap, _), n in zip(fields, need)]
+        rest = total - sum(out)
+        names = [i for i, (cap, _) in enumerate(fields) if cap == "Name"]
+        for i in names:
+            out[i] = rest / len(names)
+        return out
+
+
+def clip(s: str, font: str, size: float, width: float) -> str:
+    """`s`, cut with an ellipsis if it does not fit in `width` even at its smallest size."""
+    if stringWidth(s, font, size) <= width:
+        return s
+    while s and stringWidth(s + "…", font, size) > width:
+        s = s[:-1]
+    return s.rstrip() + "…"
 
 
 class Heading(Flowable):
@@ -119,55 +147,68 @@ class _Rows(Flowable):
 
     pad = 2.0
 
+    keep = 1  # rows a page break leaves on each side at least (fewer: the block moves on whole)
+
     def split(self, availWidth, availHeight):
         n = self._rows(availWidth)
-        fit = int((availHeight - self.pad) // self.row_h)
-        if fit < 1 or fit >= n:
+        fit = min(int((availHeight - self.pad) // self.row_h), n - self.keep)
+        if fit < self.keep or fit >= n:
             return []
         return [self._part(0, fit), self._part(fit, n)]
 
 
 class ValueGrid(_Rows):
-    """Given values as `name = value` cells, flowing into as many columns as fit, with a caption column."""
+    """Given values as `name = value` cells in columns, with a caption column.
+
+    With `cell_w` the columns are a grid of that pitch shared with other grids (so they line up),
+    and the cells fill the rows evenly (6 cells in a 5-column grid: two rows of 3, no lone cell).
+    """
+
+    keep = 2
 
     def __init__(self, caption: str, cells: Sequence[Word], size: float = 8.5, caption_w: float = 92.0,
-                 _rows: tuple[int, int] | None = None, _cols: int | None = None):
+                 _rows: tuple[int, int] | None = None, _cols: tuple[int, int] | None = None,
+                 cell_w: float | None = None):
         super().__init__()
         self.caption, self.cells, self.size, self.caption_w = caption, tuple(cells), size, caption_w
         self.row_h = size * 1.75
-        self._range, self._fixed_cols = _rows, _cols
+        self._range, self._fixed_cols, self.cell_w = _rows, _cols, cell_w
 
-    def _columns(self, availWidth) -> int:
+    def _columns(self, availWidth) -> tuple[int, int]:
+        """(grid columns, cells per row)."""
         if self._fixed_cols:
             return self._fixed_cols
-        cell = max(word_width(c, self.size) for c in self.cells) + 14
-        return max(1, min(len(self.cells), int((availWidth - self.caption_w) // cell)))
+        cell = self.cell_w or max(word_width(c, self.size) for c in self.cells) + 14
+        fit = max(1, int((availWidth - self.caption_w) // cell))
+        if not self.cell_w:
+            cols = min(len(self.cells), fit)
+            return cols, cols
+        rows = -(-len(self.cells) // fit)
+        return fit, -(-len(self.cells) // rows)
 
     def _rows(self, availWidth):
         if self._range:
             return self._range[1] - self._range[0]
-        cols = self._columns(availWidth)
-        return -(-len(self.cells) // cols)
+        return -(-len(self.cells) // self._columns(availWidth)[1])
 
     def _part(self, start, stop):
-        cols = self._columns(self.width)
         first = self._range[0] if self._range else 0
         return ValueGrid(self.caption if start == 0 else "", self.cells, self.size, self.caption_w,
-                         (first + start, first + stop), cols)
+                         (first + start, first + stop), self._columns(self.width), self.cell_w)
 
     def draw(self):
         c = self.canv
-        cols = self._columns(self.width)
+        grid, per_row = self._columns(self.width)
         first, stop = self._range or (0, self._rows(self.width))
-        cell_w = (self.width - self.caption_w) / cols
+        pitch = (self.width - self.caption_w) / grid
         if self.caption:
             draw_text(c, 0, self.height - self.row_h + self.size * 0.45, self.caption, SANS, self.size * 0.9, GREY)
         for r in range(first, stop):
             y = self.height - (r - first + 1) * self.row_h + self.size * 0.45
-            for col in range(cols):
-                i = r * cols + col
+            for col in range(per_row):
+                i = r * per_row + col
                 if i < len(self.cells):
-                    draw_word(c, self.caption_w + col * cell_w, y, self.cells[i], self.size, INK)
+                    draw_word(c, self.caption_w + col * pitch, y, self.cells[i], self.size, INK)
         c.setStrokeColor(RULE)
         c.setLineWidth(0.4)
         c.line(self.caption_w, 0.5, self.width, 0.5)
@@ -245,6 +286,8 @@ class AnswerRow:
 
 class AnswerTable(_Rows):
     """The key's table of every asked answer: number, name, CSV column, value, points."""
+
+    keep = 3
 
     def __init__(self, rows: Sequence[AnswerRow], size: float = 8.5, _range: tuple[int, int] | None = None):
         super().__init__()

@@ -7,7 +7,7 @@ the key shows) is computed once per manifest and cached; each student adds only 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping
 
@@ -25,10 +25,11 @@ from ..manifest import Manifest, Question, StudentVariant
 from ..notation import Label
 from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, worked_line
 from ..solve import evaluate
-from .blocks import (GREY, INK, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
-                     text)
-from .diagram import NetworkDiagram, layout, value_width
-from .typeset import SANS, SANS_BOLD, MathLine, draw_text, speed_up_fonts, join, plain, word, words
+from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
+                     clip, fit_size, text)
+from .diagram import MAX_HEIGHT, NetworkDiagram, layout, value_width
+from .diagram import _height as diagram_height
+from .typeset import SANS, SANS_BOLD, MathLine, draw_text, minus, plain, speed_up_fonts, word, word_width, words
 
 PAPERS = {"a4": A4, "letter": LETTER}
 MARGIN = 17 * mm
@@ -75,6 +76,8 @@ class Exam:
     decimals: int
     value_widths: tuple[tuple[str, float], ...]
     rules: tuple  # instruction formulas (words), shared by every student
+    value_names: frozenset[str] = frozenset()  # the given values' names (the diagram prints them)
+    budgets: dict = field(default_factory=dict)  # (document, width, height, title) -> where the diagram goes
 
 
 _EXAM: list = [None, None]
@@ -99,8 +102,9 @@ def exam_of(manifest: Manifest) -> Exam:
     shown = _needed(graph, tuple(q.name for q in manifest.questions))
     decimals = max((q.decimals for q in manifest.questions), default=4)
     givens = manifest.givens()
-    widths = tuple((n, max(value_width(fmt_given(float(v))) for v in givens[n])) for n in graph.arch.given_names())
-    exam = Exam(manifest, graph, latex, labels, tasks, shown, decimals, widths, _rules(graph, latex))
+    widths = tuple((n, max(value_width(minus(fmt_given(float(v)))) for v in givens[n])) for n in graph.arch.given_names())
+    exam = Exam(manifest, graph, latex, labels, tasks, shown, decimals, widths, _rules(graph, latex),
+                frozenset(graph.arch.given_names()))
     _EXAM[0], _EXAM[1] = manifest, exam
     return exam
 
@@ -159,9 +163,14 @@ def _doc(paper: str, title: str, subject: str, author: str, footer: str, kind: s
                           invariant=1, pageCompression=1, initialFontName=SANS, initialFontSize=9)
     frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN, 0, 0, 0, 0, id="body")
 
+    # The left footer (name, id, variant) shrinks, then is cut, before it would run into the page number.
+    room = size[0] - 2 * MARGIN - stringWidth(f"{kind} · page 999", SANS, 7) - 12
+    footer_size = fit_size(footer, SANS, 7, room, 5.5)
+    footer = clip(footer, SANS, footer_size, room)
+
     def furniture(canvas, d):
         canvas.saveState()
-        draw_text(canvas, MARGIN, MARGIN * 0.5, footer, SANS, 7, GREY)
+        draw_text(canvas, MARGIN, MARGIN * 0.5, footer, SANS, footer_size, GREY)
         draw_text(canvas, size[0] - MARGIN, MARGIN * 0.5, f"{kind} · page {d.page}", SANS, 7, GREY, "right")
         canvas.restoreState()
 
@@ -179,14 +188,40 @@ def _header(exam: Exam, student: StudentVariant, kind: str, title: str | None) -
 
 
 def _printed_givens(exam: Exam, student: StudentVariant) -> dict[str, str]:
-    return {n: fmt_given(float(v[0])) for n, v in student.network.givens().items()}
+    return {n: minus(fmt_given(float(v[0]))) for n, v in student.network.givens().items()}
 
 
-def _diagram(exam: Exam, givens: Mapping[str, str], width: float) -> NetworkDiagram:
-    arch = exam.graph.arch
-    keys = [n for n in exam.latex if n in givens or n.startswith("a")]
-    lay = layout(arch, tuple((k, exam.latex[k]) for k in sorted(keys)), exam.value_widths, round(width, 1))
-    return NetworkDiagram(arch, lay, exam.latex, givens)
+def _layout(exam: Exam, width: float, max_height: float):
+    keys = [n for n in exam.latex if n in exam.value_names or n.startswith("a")]
+    return layout(exam.graph.arch, tuple((k, exam.latex[k]) for k in sorted(keys)), exam.value_widths, round(width, 1),
+                  float(int(max_height)))
+
+
+def _diagram(exam: Exam, givens: Mapping[str, str], width: float, max_height: float = MAX_HEIGHT) -> NetworkDiagram:
+    return NetworkDiagram(exam.graph.arch, _layout(exam, width, max_height), exam.latex, givens)
+
+
+def _stack_height(flowables: list, width: float) -> float:
+    return sum(f.wrap(width, 1e6)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in flowables)
+
+
+def _diagram_room(exam: Exam, kind: str, width: float, height: float, above: list, before: list) -> tuple[bool, float]:
+    """Where the diagram goes on page 1 and how tall it may be: (after `before`?, height budget).
+
+    Under the instructions if it fits in the room left there as well as it would under the header
+    (values on the edges, labels not squeezed); else straight under the header, so that page 1 is
+    not left half empty. Measured once per exam: header and instructions are as tall for everyone.
+    """
+    key = (kind, round(width, 1), round(height, 1), above[0].info.title)  # a title may wrap to more lines
+    if key not in exam.budgets:
+        top = _stack_height(above, width) + 12
+        room = height - top - _stack_height(before, width)
+        if before and room >= diagram_height(exam.graph.arch, 1.0):
+            lay, under = _layout(exam, width, room), _layout(exam, width, height - top)
+            if not lay.squeezed and (lay.edges[0].with_value or not under.edges[0].with_value):
+                exam.budgets[key] = (True, room)
+        exam.budgets.setdefault(key, (not before, height - top))
+    return exam.budgets[key]
 
 
 def _givens_table(exam: Exam, givens: Mapping[str, str]) -> list:
@@ -203,8 +238,18 @@ def _givens_table(exam: Exam, givens: Mapping[str, str]) -> list:
     if arch.bias != "none":
         groups.append(("Biases", list(arch.bias_names())))
     caption_w = max(stringWidth(cap, SANS, 8.5 * 0.9) for cap, _ in groups) + 12
+    # One column grid for the whole table, as wide as the widest cell any student can have (the
+    # targets, long names in some notations, set their own), so columns line up from row to row.
+    vw = dict(exam.value_widths)
+    eq = word_width(plain(" = "), 8.5)
+
+    def widest(names) -> float:
+        return max(word_width(word(exam.latex[n]), 8.5) + eq + vw.get(n, 0.0) * 8.5 for n in names) + 12
+
+    grid = max(widest(names) for cap, names in groups if cap != "Targets")
     out = [Heading("Given values", size=10.5, space_before=4)]
-    out += [ValueGrid(cap, [cell(n) for n in names], caption_w=caption_w) for cap, names in groups]
+    out += [ValueGrid(cap, [cell(n) for n in names], caption_w=caption_w,
+                      cell_w=widest(names) if cap == "Targets" else grid) for cap, names in groups]
     return out
 
 
@@ -244,11 +289,14 @@ def _tasks(exam: Exam) -> list:
     return out
 
 
-def sheet_story(exam: Exam, student: StudentVariant, width: float, title: str | None) -> list:
+def sheet_story(exam: Exam, student: StudentVariant, width: float, title: str | None, height: float = 0.0) -> list:
     givens = _printed_givens(exam, student)
-    story = _header(exam, student, "Exercise sheet", title)
-    story += _instructions(exam)
-    story += [Spacer(0, 6), _diagram(exam, givens, width), Spacer(0, 2)]
+    header = _header(exam, student, "Exercise sheet", title)
+    instructions = _instructions(exam)
+    after, room = _diagram_room(exam, "sheet", width, height, header, instructions) if height else (True, MAX_HEIGHT)
+    diagram = [Spacer(0, 6), _diagram(exam, givens, width, room), Spacer(0, 2)]
+    # A diagram too tall for the room under the instructions goes first, so page 1 is not left half empty.
+    story = header + (instructions + diagram if after else diagram + [CondPageBreak(60)] + instructions)
     story += _givens_table(exam, givens)
     story += _tasks(exam)
     return story
@@ -296,7 +344,8 @@ def _chain(exam: Exam, name: str, values: Mapping[str, np.ndarray]) -> list:
     shown = [f"\\left({s}\\right)" if s.startswith("-") and i else s for i, s in enumerate(shown)]
     symbolic = chain_rule(graph, name, exam.labels, "latex")
     line = f"{symbolic} = " + " \\cdot ".join(shown) + f" = {fmt(float(values[name][0]), d)}"
-    return [text("Chain rule, written out for this layer:", 8.0, indent=22), MathLine(words(line), 9.3, indent=22)]
+    return [CondPageBreak(48), text("Chain rule, written out for this layer:", 8.0, indent=22),
+            MathLine(words(line), 9.3, indent=22)]
 
 
 def _answers(exam: Exam, student: StudentVariant, values: Mapping[str, np.ndarray]) -> list:
@@ -304,7 +353,7 @@ def _answers(exam: Exam, student: StudentVariant, values: Mapping[str, np.ndarra
     for _, numbered in exam.tasks:
         for num, q in numbered:
             v = student.answers.get(q.name, float(values[q.name][0]))
-            rows.append(AnswerRow(num, word(exam.latex[q.name]), q.label, fmt(v, q.decimals), fmt_points(q.points)))
+            rows.append(AnswerRow(num, word(exam.latex[q.name]), q.label, minus(fmt(v, q.decimals)), fmt_points(q.points)))
     total = sum(q.points for q in exam.manifest.questions)
     return [Heading("Answers", points_note(total), size=10.5), AnswerTable(rows)]
 
@@ -329,30 +378,18 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
                 out += _chain(exam, s.name, values)
             line = worked_line(s, values, labels, exam.decimals, "latex", givens=givens)
             *head, result = parts(line)
-            ws = join(words(" = ".join(head) + " ="), (word(result, bold=True),))
-            out.append(_Tagged(ws, tags.get(s.name, "")))
+            *ws, eq = words(" = ".join(head) + " =")
+            ws.append(eq + plain("\u00a0") + word(result, bold=True))  # "= result" stays on one line
+            out.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
     return out
 
 
-class _Tagged(MathLine):
-    """A worked step, with the task number in the margin when the value is asked."""
-
-    def __init__(self, ws, tag: str):
-        super().__init__(ws, 9.3, indent=22)
-        self.tag = tag
-
-    def draw(self):
-        super().draw()
-        if self.tag:
-            c = self.canv
-            draw_text(c, 0, self.height - self.leading + self.size * 0.45, self.tag, SANS_BOLD, 7, INK)
-
-
-def key_story(exam: Exam, student: StudentVariant, width: float, title: str | None) -> list:
+def key_story(exam: Exam, student: StudentVariant, width: float, title: str | None, height: float = 0.0) -> list:
     givens = _printed_givens(exam, student)
     values = student_values(exam, student)
     story = _header(exam, student, "Answer key", title)
-    story += [_diagram(exam, givens, width), Spacer(0, 2)]
+    room = _diagram_room(exam, "key", width, height, story, [])[1] if height else MAX_HEIGHT
+    story += [_diagram(exam, givens, width, room), Spacer(0, 2)]
     story += _givens_table(exam, givens)
     story += [Spacer(0, 6)] + _answers(exam, student, values)
     story += _worked(exam, values)
@@ -368,7 +405,7 @@ def build(story_of, manifest: Manifest, student: StudentVariant, paper: str, tit
     # Binary (Flate only) streams: reportlab's pure-Python ASCII85 step costs a fifth of the time.
     saved, rl_config.useA85 = rl_config.useA85, 0
     try:
-        doc.build(story_of(exam, student, doc.width, title))
+        doc.build(story_of(exam, student, doc.width, title, doc.height))
     finally:
         rl_config.useA85 = saved
     return buf.getvalue()

@@ -15,6 +15,7 @@ import zlib
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfbase.pdfdoc import escapePDF
 from reportlab.platypus import Flowable
@@ -138,7 +139,12 @@ def _emit(b: _Builder, s: str, level: Level, breakable: bool) -> None:
             _emit(b, body, (depth + 1, round(rise + shift, 4)), False)
         elif ch == " ":
             nxt = s[i + 1 : i + 2]
-            if breakable and nxt in ("+", "-", "="):
+            j = i - 1
+            while j >= 0 and s[j] == " ":
+                j -= 1
+            # No break before a sign: "= -0.5", "+ -x", "(-x" (a unary minus stays with its number).
+            unary = nxt == "-" and (j < 0 or s[j] in "=+-(" or s.endswith("\\cdot", 0, j + 1))
+            if breakable and nxt in ("+", "-", "=") and not unary:
                 b.brk()
             else:
                 b.add("\u00a0", ROMAN, level)
@@ -195,6 +201,11 @@ def word(latex: str, bold: bool = False) -> Word:
             runs.append(("\u00a0", ROMAN, BASE))
         runs.extend(w)
     return _merge(runs)
+
+
+def minus(number: str) -> str:
+    """A printed number with a true minus sign (U+2212), as in the formulas, instead of a hyphen."""
+    return "\u2212" + number[1:] if number.startswith("-") else number
 
 
 def plain(text: str, font: str = ROMAN) -> Word:
@@ -297,11 +308,27 @@ def _font(name: str):
     return getFont(name)
 
 
+def _depths(ws: Sequence[Word]) -> list[int]:
+    """Parenthesis depth after each word: a break at depth 0 keeps brackets on one line."""
+    out, d = [], 0
+    for w in ws:
+        for t, _, _ in w:
+            d += t.count("(") - t.count(")")
+        out.append(d)
+    return out
+
+
 class MathLine(Flowable):
-    """Words set as a paragraph: greedy breaks, continuation lines indented by `hang`."""
+    """Words set as a paragraph: greedy breaks, continuation lines indented by `hang`.
+
+    A formula (`math`) breaks where the fewest brackets are open, looking back along a full line
+    as long as the line stays at least 2/5 full; short formulas do not split across pages, long
+    ones leave at least two lines on each side. `tag` is drawn in the margin of the first line.
+    """
 
     def __init__(self, ws: Sequence[Word], size: float = 9.5, leading: float | None = None,
-                 indent: float = 0.0, hang: float | None = None, space_before: float = 0.0):
+                 indent: float = 0.0, hang: float | None = None, space_before: float = 0.0,
+                 math: bool = True, tag: str = ""):
         super().__init__()
         self.ws = tuple(ws)
         self.size = size
@@ -309,29 +336,48 @@ class MathLine(Flowable):
         self.indent = indent
         self.hang = hang
         self.spaceBefore = space_before
+        self.math = math
+        self.tag = tag
         self._lines: list[tuple[float, list[Word]]] = []
 
     def _layout(self, avail: float) -> list[tuple[float, list[Word]]]:
         size, space = self.size, space_width(self.size)
-        widths = [word_width(w, size) for w in self.ws]
+        ws = self.ws
+        widths = [word_width(w, size) for w in ws]
         hang = self.hang
         if hang is None:
             # Continuation lines start under the formula, after "name =", when that is short.
-            first = widths[0] + space if self.ws else 0
+            first = widths[0] + space if ws else 0
             hang = first if first < 0.35 * avail else 2 * size
         hang += self.indent
+        depth = None
         lines: list[tuple[float, list[Word]]] = []
-        x0, cur, x = self.indent, [], self.indent
-        for w, wd in zip(self.ws, widths):
-            need = wd if not cur else space + wd
-            if cur and x + need > avail:
-                lines.append((x0, cur))
-                x0, cur, x = hang, [w], hang + wd
-            else:
-                cur.append(w)
-                x += need
-        if cur:
-            lines.append((x0, cur))
+        x0, start, x = self.indent, 0, self.indent  # the current line holds ws[start:i]
+        for i, wd in enumerate(widths):
+            need = wd if i == start else space + wd
+            if i > start and x + need > avail:
+                cut = i
+                if self.math and i - start > 1:
+                    if depth is None:
+                        depth = _depths(ws)
+                    # Look back for a break with fewer open brackets, keeping the line 2/5 full.
+                    ends, e = [], x0
+                    for k in range(start, i):
+                        e += widths[k] + (space if k > start else 0)
+                        ends.append(e)
+                    best = depth[i - 1]
+                    for k in range(i - 1, start, -1):  # a break before ws[k]
+                        if ends[k - 1 - start] - x0 < 0.4 * (avail - x0):
+                            break
+                        if depth[k - 1] < best:
+                            cut, best = k, depth[k - 1]
+                lines.append((x0, list(ws[start:cut])))
+                x0, start = hang, cut
+                x = hang + sum(widths[start:i]) + space * (i - start)
+                need = wd
+            x += need
+        if start < len(ws):
+            lines.append((x0, list(ws[start:])))
         return lines
 
     def wrap(self, availWidth, availHeight):
@@ -342,32 +388,38 @@ class MathLine(Flowable):
 
     def split(self, availWidth, availHeight):
         lines = self._layout(availWidth)
-        fit = int(availHeight // self.leading)
-        if fit < 1 or fit >= len(lines):
+        fit = min(int(availHeight // self.leading), len(lines) - 2)
+        if len(lines) <= 3 or fit < 2:
             return []
-        return [_Preset(lines[:fit], self.size, self.leading), _Preset(lines[fit:], self.size, self.leading)]
+        return [_Preset(lines[:fit], self.size, self.leading, self.tag),
+                _Preset(lines[fit:], self.size, self.leading)]
 
     def draw(self):
-        _draw_lines(self.canv, self._lines, self.size, self.leading, self.height)
+        _draw_lines(self.canv, self._lines, self.size, self.leading, self.height, self.tag)
 
 
 class _Preset(Flowable):
     """Lines already broken (the two halves of a MathLine split at a page break)."""
 
-    def __init__(self, lines, size, leading):
+    def __init__(self, lines, size, leading, tag: str = ""):
         super().__init__()
-        self._lines, self.size, self.leading = lines, size, leading
+        self._lines, self.size, self.leading, self.tag = lines, size, leading, tag
 
     def wrap(self, availWidth, availHeight):
         self.width, self.height = availWidth, len(self._lines) * self.leading
         return self.width, self.height
 
     def draw(self):
-        _draw_lines(self.canv, self._lines, self.size, self.leading, self.height)
+        _draw_lines(self.canv, self._lines, self.size, self.leading, self.height, self.tag)
 
 
-def _draw_lines(canvas, lines, size, leading, height) -> None:
+_TAG_INK = Color(0.1, 0.1, 0.12)
+
+
+def _draw_lines(canvas, lines, size, leading, height, tag: str = "") -> None:
     y = height - leading + (leading - size) * 0.5 + size * 0.22
+    if tag:
+        emit(canvas, 0, y, (((tag, BOLD, BASE),),), 7, _TAG_INK)
     for x0, ws in lines:
         emit(canvas, x0, y, ws, size)
         y -= leading
