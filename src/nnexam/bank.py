@@ -19,7 +19,7 @@ import nnexam
 from .errors import NnexamError
 from .graph import TASKS, StepGraph, build_graph
 from .manifest import TOLERANCE_KINDS
-from .spec import Architecture, _show, check_outputs, parse_architecture, parse_names, read_mapping, NOTATIONS
+from .spec import Architecture, _show, check_outputs, counted, parse_architecture, parse_names, read_mapping, NOTATIONS
 
 DEFAULT_BANK = "classic"
 GROUPS = ("inputs", "targets", "learning_rate", "weights", "biases")
@@ -29,6 +29,7 @@ _ARCH_KEYS = {"layers", "activations", "loss", "bias", "update_biases", "leaky_s
 _TOP_KEYS = _ARCH_KEYS | {"title", "course", "date", "notation", "names", "decimals", "tolerance",
                           "allow_inactive_zero", "min_loss", "draws", "tasks"}
 _MAX_GRID = 100_000
+_MAX_TOLERANCE = 1e6  # wider accepts any answer a student could write: a typo, not a tolerance
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,11 @@ def find_bank(name_or_path: str | None) -> Path:
     """A bank file from a path or a bundled bank's name (None: the classic bank)."""
     target = name_or_path or DEFAULT_BANK
     path = Path(target)
+    bundled = dict(bundled_banks())
+    if target in bundled and not path.is_file():  # a folder named like a bundled bank is not a bank
+        return bundled[target]
     if path.suffix.lower() in (".toml", ".json") or path.exists() or "/" in target or "\\" in target:
         return path
-    bundled = dict(bundled_banks())
-    if target in bundled:
-        return bundled[target]
     raise NnexamError(f"{target}: no such bank file, and not a bundled bank (bundled: {', '.join(bundled) or 'none'})")
 
 
@@ -210,11 +211,11 @@ def _draw(k: _Keys, key: str, spec: Any, group: str, width: int) -> Draw:
     if "vectors" in spec:
         vecs = spec["vectors"]
         if not isinstance(vecs, list) or not vecs:
-            raise k.fail(f"{key}.vectors", f"a non-empty list of lists of {width} numbers", vecs)
+            raise k.fail(f"{key}.vectors", f"a non-empty list of lists of {counted(width, 'number')}", vecs)
         out = []
         for i, v in enumerate(vecs):
             if not isinstance(v, list) or len(v) != width:
-                raise k.fail(f"{key}.vectors[{i}]", f"a list of {width} numbers", v)
+                raise k.fail(f"{key}.vectors[{i}]", f"a list of {counted(width, 'number')}", v)
             out.append(tuple(round(k.number(f"{key}.vectors[{i}][{m}]", x), 10) + 0.0 for m, x in enumerate(v)))
         return Draw(vectors=tuple(out))
     if "one_hot" in spec:
@@ -240,7 +241,7 @@ def _draws(k: _Keys, data: Mapping[str, Any], arch: Architecture) -> dict[str, t
         spec = raw[g]
         if g in ("weights", "biases") and isinstance(spec, list):
             if len(spec) != arch.depth:
-                raise k.fail(f"draws.{g}", f"one draw for all layers, or a list of {arch.depth} (one per weight layer)", f"{len(spec)} entries")
+                raise k.fail(f"draws.{g}", f"one draw for all layers, or a list of {arch.depth} (one per weight layer)", counted(len(spec), "entry", "entries"))
             out[g] = tuple(_draw(k, f"draws.{g}[{i}]", s, g, 1) for i, s in enumerate(spec))
         else:
             out[g] = (_draw(k, f"draws.{g}", spec, g, widths.get(g, 1)),)
@@ -268,8 +269,8 @@ def _tolerance(k: _Keys, key: str, v: Any) -> tuple[str, float]:
     if kind not in TOLERANCE_KINDS:
         raise k.fail(f"{key}.kind", "one of " + ", ".join(TOLERANCE_KINDS), kind)
     value = k.number(f"{key}.value", v.get("value", 0.0))
-    if value < 0:
-        raise k.fail(f"{key}.value", "a number >= 0", value)
+    if not 0 <= value <= _MAX_TOLERANCE:
+        raise k.fail(f"{key}.value", "a number from 0 to 1e6", value)
     return kind, value
 
 

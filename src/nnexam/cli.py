@@ -29,7 +29,7 @@ from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, 
 from .manifest import load_manifest
 from .notation import labels as make_labels
 from .present import answer_table, fmt as _fmt, worked_latex, worked_text
-from .roster import decode, parse_roster
+from .roster import read_roster
 from .solve import solve
 from .spec import load_spec
 from .table import read_table
@@ -135,7 +135,9 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             raw = roster.read_bytes()
         except OSError as e:
             raise NnexamError(f"{roster}: cannot read roster ({e.strerror})") from None
-        students = parse_roster(decode(raw, str(roster)), str(roster), id_column)
+        students, roster_warnings = read_roster(raw, str(roster), id_column)
+        for w in roster_warnings:
+            click.echo(f"nnexam: warning: {w}", err=True)
     else:
         students = class_ids(count)
     if len(students) >= _PROGRESS_FROM:
@@ -167,7 +169,8 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             shutil.rmtree(out, ignore_errors=True)
         raise
     points = sum(q.points for q in manifest.questions)
-    click.echo(f"{len(manifest.students)} students, {len(manifest.questions)} questions ({points:g} points) "
+    n = len(manifest.students)
+    click.echo(f"{n} student{'s' if n != 1 else ''}, {len(manifest.questions)} questions ({points:g} points) "
                f"from bank '{problem.name}', seed {seed!r}: {out}/")
 
 

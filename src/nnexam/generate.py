@@ -24,7 +24,7 @@ from .manifest import Manifest, Question, StudentVariant
 from .mistakes import BY_NAME, applicable
 from .notation import labels as make_labels, weight_numbers
 from .rng import draw_index, student_keys, variant_code
-from .solve import evaluate, rounding_bands
+from .solve import evaluate, finite_variants, rounding_bands
 from .spec import Network
 from .tolerance import accept_width
 
@@ -44,6 +44,7 @@ RULES = {
     "loss_floor": "the loss E not already near 0 (E >= min_loss)",
     "active_relu": "at least one active neuron in every relu layer (before and after the update)",
     "significant_digits": "every asked answer shows two significant digits at its decimals (|v| >= 10^(1-d))",
+    "finite": "every step a finite number (no value overflows float64)",
 }
 
 
@@ -194,6 +195,8 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
             small &= ~((v == 0.0) & (leaky[q.name] != 0.0))  # an exact 0 from an inactive relu
         sig |= small
     fails["significant_digits"] = sig
+    # Grids of huge numbers overflow: an inf or NaN anywhere is no exercise (and would accept anything).
+    fails["finite"] = ~finite_variants(graph, values)
 
     ok = ~np.any(np.stack(list(fails.values())), axis=0)
     idx = np.flatnonzero(ok)
@@ -211,13 +214,17 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
             wrong = evaluate(graph, sub_givens, mistake=m)
             bad = np.zeros(len(idx), bool)
             for q in qs:
-                moved = np.abs(wrong[q.name] - sub[q.name])
+                # A mistaken value (or a band) near the float64 limit overflows to inf here: inf moves
+                # are far, inf widths accept; both read right, so numpy need not say so.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    moved = np.abs(wrong[q.name] - sub[q.name])
+                    twice = 2.0 * width[q.name]
                 # A move within the answer's rounding band is one honest rounding of earlier steps
                 # can make too: the answer reads right either way (E after the update barely feels
                 # a hidden-layer slip). Anything larger must clear twice the accepted band.
                 # NaN (a mistaken ln of a negative, say) is no number a student writes: never close.
                 changed = moved > np.maximum(band[q.name], CHANGED)
-                bad |= changed & (moved <= 2.0 * width[q.name])
+                bad |= changed & (moved <= twice)
             fails[f"mistake:{m.name}"][idx] = bad
     return fails, values
 

@@ -110,7 +110,6 @@ def parse_submissions(table: Table, manifest: Manifest) -> Submissions:
     id_col = _find(keys, ID_COLUMNS)
     if id_col is None:
         raise NnexamError(f"{table.source}: no student id column (expected a column named student_id)")
-    labels = [q.label for q in manifest.questions]
     lookup = question_lookup([(q.label, i) for i, q in enumerate(manifest.questions)]
                              + [(q.name, i) for i, q in enumerate(manifest.questions)])
     q_col, a_col = _find(keys, QUESTION_COLUMNS), _find(keys, ANSWER_COLUMNS)

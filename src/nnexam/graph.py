@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .expr import HALF, ONE, Const, Div, Expr, Func, Mul, Neg, Square, Sub, Sym, add, mul
+from .expr import HALF, ONE, Const, Div, Expr, Func, Mul, Neg, Square, Sub, Sym, add
 from .spec import Architecture
 
 # Which bank task each kind of step belongs to.

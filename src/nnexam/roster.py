@@ -1,6 +1,8 @@
 """Class rosters: the CSV an LMS exports (Canvas, Moodle, Blackboard, Gradescope, Brightspace).
 
-The parser takes the file's text and returns (student id, name) pairs; it never opens files.
+The parser takes the file's bytes or text and returns (student id, name) pairs; it never opens
+files. Bytes are decoded as submissions are (table.decode: UTF-8 with or without BOM, UTF-16 from
+Excel's "Unicode text", cp1252 as a reported fallback).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from . import table
 from .errors import NnexamError
 
 # The id column when none is named: the first of these present (matched ignoring case, spaces, _).
@@ -22,19 +25,14 @@ def _norm(header: str) -> str:
 
 
 def decode(raw: bytes, source: str) -> str:
-    """CSV bytes as text: UTF-8 (with or without BOM), else Windows-1252 as Excel writes it."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise NnexamError(f"{source}: not a text file (expected a UTF-8 CSV)")
+    """Roster bytes as text, as table.decode reads them (its warnings are dropped: see read_roster)."""
+    return table.decode(raw, source)[0]
 
 
-def _delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
+def read_roster(raw: bytes, source: str, id_column: str | None = None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """(students, warnings) of a roster file's bytes: parse_roster after table.decode, keeping its warnings (cp1252)."""
+    text, _encoding, warnings = table.decode(raw, source)
+    return parse_roster(text, source, id_column), warnings
 
 
 def _find(columns: dict[str, int], wanted: tuple[str, ...]) -> int | None:
@@ -51,7 +49,7 @@ def parse_roster(text: str, source: str, id_column: str | None = None) -> list[t
     first = next((ln for ln in lines if ln.strip()), None)
     if first is None:
         raise NnexamError(f"{source}: the roster is empty (expected a CSV with a header row)")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first)))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.sniff_delimiter(first)))
     numbered = [(i, r) for i, r in enumerate(rows, 1) if any(c.strip() for c in r)]
     header_row, header = numbered[0]
     columns: dict[str, int] = {}
@@ -67,6 +65,12 @@ def parse_roster(text: str, source: str, id_column: str | None = None) -> list[t
         if id_at is None:
             raise NnexamError(f"{source}: no student id column (expected one of {', '.join(ID_COLUMNS)}; "
                               f"columns: {shown}; choose one with --id-column)")
+    same = [i for i, h in enumerate(header) if _norm(h) == _norm(header[id_at])]
+    if len(same) > 1:
+        times = "twice" if len(same) == 2 else f"{len(same)} times"
+        at = ", ".join(str(i + 1) for i in same[:-1]) + f" and {same[-1] + 1}"
+        raise NnexamError(f"{source}: the student id column '{header[id_at].strip()}' appears {times} in the header "
+                          f"(columns {at}); expected it once")
     name_at = _find(columns, NAME_COLUMNS)
     first_at, last_at = _find(columns, FIRST_COLUMNS), _find(columns, LAST_COLUMNS)
 

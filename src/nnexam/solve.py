@@ -11,6 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .errors import NnexamError
 from .expr import Expr
 from .graph import StepGraph, build_graph
 from .mistakes import Mistake, rewrites
@@ -64,10 +65,30 @@ class AnswerKey:
         return {s.name: float(self.values[s.name][variant]) for s in self.graph.steps}
 
 
-def solve(network: Network) -> AnswerKey:
-    """The full answer key of one network."""
+def solve(network: Network, source: str | None = None) -> AnswerKey:
+    """The full answer key of one network; NnexamError (naming `source`) when a step overflows float64."""
     graph = build_graph(network.arch)
-    return AnswerKey(graph, evaluate(graph, network.givens()))
+    values = evaluate(graph, network.givens())
+    step = first_nonfinite(graph, values)
+    if step is not None:
+        where = f"{source}: " if source else ""
+        raise NnexamError(f"{where}step '{step}' is {values[step][0]}: the given values are too large for float64 "
+                          "(expected values small enough that every step stays finite)")
+    return AnswerKey(graph, values)
+
+
+def first_nonfinite(graph: StepGraph, values: Mapping[str, np.ndarray]) -> str | None:
+    """The canonical name of the first step (in graph order) that is inf or NaN in any variant, else None."""
+    return next((s.name for s in graph.steps if not np.isfinite(values[s.name]).all()), None)
+
+
+def finite_variants(graph: StepGraph, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    """True for each variant whose every step is finite."""
+    n = _variant_count(values)
+    ok = np.ones(n, bool)
+    for s in graph.steps:
+        ok &= np.isfinite(values[s.name])
+    return ok
 
 
 def rounding_bands(

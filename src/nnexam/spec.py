@@ -209,9 +209,9 @@ class _Checker:
 
     def numbers(self, key: str, value: Any, length: int) -> tuple[float, ...]:
         if not isinstance(value, list):
-            raise self.fail(key, f"a list of {length} numbers", value)
+            raise self.fail(key, f"a list of {counted(length, 'number')}", value)
         if len(value) != length:
-            raise self.fail(key, f"{length} numbers", f"{len(value)}")
+            raise self.fail(key, counted(length, "number"), len(value))
         return tuple(self.number(f"{key}[{i}]", v) for i, v in enumerate(value))
 
     def choice(self, key: str, options: tuple[str, ...], *, default: str | None = None, value: Any = None) -> str:
@@ -233,8 +233,17 @@ def _key(name: str) -> str:
     return name if name.isprintable() else repr(name)[1:-1]
 
 
+class Plain(str):
+    """Text of ours after 'got' (a count such as '3 rows'): shown as is, not quoted like a string from the file."""
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> Plain:
+    """'1 number', '2 numbers' (plural given when not noun + 's': '2 matrices')."""
+    return Plain(f"{n} {noun if n == 1 else plural or noun + 's'}")
+
+
 def _show(value: Any) -> str:
-    s = repr(value) if isinstance(value, str) else str(value)
+    s = repr(value) if isinstance(value, str) and not isinstance(value, Plain) else str(value)
     return s if len(s) <= 60 else s[:57] + "..."
 
 
@@ -327,12 +336,12 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
     layers = arch.layers
     weights_raw = c.require("weights")
     if not isinstance(weights_raw, list) or len(weights_raw) != arch.depth:
-        raise c.fail("weights", f"{arch.depth} matrices, one per weight layer", f"{len(weights_raw) if isinstance(weights_raw, list) else weights_raw}")
+        raise c.fail("weights", f"{counted(arch.depth, 'matrix', 'matrices')}, one per weight layer", len(weights_raw) if isinstance(weights_raw, list) else weights_raw)
     weights = []
     for l, m in enumerate(weights_raw, 1):
         rows, cols = layers[l], layers[l - 1]
         if not isinstance(m, list) or len(m) != rows:
-            raise c.fail(f"weights[{l - 1}]", f"a {rows}x{cols} matrix (row = receiving neuron, column = sending neuron)", f"{len(m) if isinstance(m, list) else m} rows")
+            raise c.fail(f"weights[{l - 1}]", f"a {rows}x{cols} matrix (row = receiving neuron, column = sending neuron)", counted(len(m), "row") if isinstance(m, list) else m)
         weights.append(tuple(c.numbers(f"weights[{l - 1}][{j}]", row, cols) for j, row in enumerate(m)))
     if arch.bias == "none":
         if "biases" in data:
@@ -341,7 +350,7 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
     else:
         b = c.require("biases")
         if not isinstance(b, list) or len(b) != arch.depth:
-            raise c.fail("biases", f"{arch.depth} entries, one per weight layer", b)
+            raise c.fail("biases", f"{counted(arch.depth, 'entry', 'entries')}, one per weight layer", b)
         if arch.bias == "shared":
             biases = tuple(c.number(f"biases[{i}]", v) for i, v in enumerate(b))
         else:
@@ -363,5 +372,9 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
 
 
 def load_spec(path: str | Path) -> Network:
-    """Read and check a spec file."""
-    return parse_spec(read_mapping(path), str(path))
+    """Read and check a spec file, solving it once: values that overflow float64 are refused naming the file."""
+    from .solve import solve  # imported here: solve imports this module
+
+    network = parse_spec(read_mapping(path), str(path))
+    solve(network, str(path))  # `nnexam check` marks against these values: an inf would accept anything
+    return network

@@ -88,7 +88,8 @@ def read_table(data: bytes, source: str) -> Table:
     """Parse CSV bytes into a Table, or raise one NnexamError saying why it cannot be read."""
     if not data.strip():
         raise NnexamError(f"{source}: the file is empty")
-    text, encoding, warnings = decode(data, source)
+    text, encoding, decoded = decode(data, source)
+    warnings = list(decoded)
     lines = text.splitlines()
     first = 0
     while first < len(lines) and not lines[first].strip():
@@ -110,10 +111,15 @@ def read_table(data: bytes, source: str) -> Table:
     skip = first
     strip = (lambda record: tuple(c.strip().strip("\ufeff") for c in record)) if "\ufeff" in text else (
         lambda record: tuple(map(str.strip, record)))  # a stray BOM (pasted files) is stripped like a space
+    ended = 0  # the line the previous record ended on
+    runaway: list[tuple[int, int]] = []  # (first, last line) of records that look like an unclosed quote
     try:
         for record in reader:
-            if reader.line_num <= skip:
+            start, ended = ended + 1, reader.line_num
+            if ended <= skip:
                 continue
+            if ended > start and any(delimiter in c and ("\n" in c or "\r" in c) for c in record):
+                runaway.append((start, ended))
             cells = strip(record)
             if not any(cells):
                 continue  # blank lines and the ",,,," rows spreadsheets leave at the end
@@ -124,11 +130,30 @@ def read_table(data: bytes, source: str) -> Table:
             line_numbers.append(reader.line_num)
     except csv.Error as e:
         raise NnexamError(f"{source}: line {reader.line_num}: not a readable CSV line ({e})") from None
+    if runaway:
+        warnings += _runaway_quotes(source, text, runaway)
     if header is None:
         raise NnexamError(f"{source}: no header row")
     while header and not header[-1]:
         header = header[:-1]
     return Table(source, header, tuple(rows), tuple(line_numbers), delimiter, encoding, tuple(warnings))
+
+
+_RUNAWAY_SHOWN = 3  # a file of genuine multi-line cells holding the delimiter should not flood stderr
+
+
+def _runaway_quotes(source: str, text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """Warnings for records spanning lines with the delimiter and a line break in one cell: a quote left open."""
+    raw = io.StringIO(text, newline="").readlines()  # lines as the csv reader counts them
+    out = []
+    for start, end in spans[:_RUNAWAY_SHOWN]:
+        at_end = "".join(raw[start - 1:end]).count('"') % 2 == 1  # an odd number of quotes: one never closed
+        until = "before the end of the file" if at_end else f"before line {end}"
+        out.append(f"{source}: line {start}: a quote opened here is not closed {until}; lines {start}-{end} were read as one cell")
+    if len(spans) > _RUNAWAY_SHOWN:
+        out.append(f"{source}: {len(spans) - _RUNAWAY_SHOWN} more records from line {spans[_RUNAWAY_SHOWN][0]} span "
+                   f"several lines with the delimiter inside a cell; check their quotes")
+    return out
 
 
 def delimiter_name(delimiter: str) -> str:

@@ -22,7 +22,8 @@ def tolerance_width(kind: str, value: float, decimals: int, target: np.ndarray) 
     if kind == "abs":
         return np.full(target.shape, float(value))
     if kind == "rel":
-        return 0.5 * 10.0 ** -decimals + float(value) * np.abs(target)
+        with np.errstate(over="ignore"):  # value * |t| beyond float64 is an inf width: accepts
+            return 0.5 * 10.0 ** -decimals + float(value) * np.abs(target)
     if kind == "decimals":
         return np.full(target.shape, 10.0 ** -decimals)
     raise ValueError(f"unknown tolerance kind {kind!r}")
@@ -31,10 +32,14 @@ def tolerance_width(kind: str, value: float, decimals: int, target: np.ndarray) 
 def accept_width(kind: str, value: float, decimals: int, target: np.ndarray, band: np.ndarray) -> np.ndarray:
     """Total accepted half-width: tolerance plus rounding band, plus float slack."""
     target = np.asarray(target, dtype=float)
-    return tolerance_width(kind, value, decimals, target) + np.asarray(band, dtype=float) + _SLACK * np.maximum(1.0, np.abs(target))
+    # Near the float64 limit a width can overflow to inf: an inf width accepts every finite answer.
+    with np.errstate(over="ignore"):
+        return (tolerance_width(kind, value, decimals, target) + np.asarray(band, dtype=float)
+                + _SLACK * np.maximum(1.0, np.abs(target)))
 
 
 def accepts(submitted: np.ndarray, target: np.ndarray, width: np.ndarray) -> np.ndarray:
     """True where the submitted value lies within `width` of the target (NaN never does)."""
-    with np.errstate(invalid="ignore"):
+    # 1e308 typed for -1e308 differs by inf: further than any finite width, so rejected, as it should be.
+    with np.errstate(over="ignore", invalid="ignore"):
         return np.abs(np.asarray(submitted, dtype=float) - np.asarray(target, dtype=float)) <= width
