@@ -33,6 +33,7 @@ from nnexam.mistakes import BY_NAME
 from nnexam.solve import evaluate, evaluate_step
 
 STUDENTS = 100_000
+ROUNDS = 3
 
 
 def synthetic_rows(manifest) -> list[list[str]]:
@@ -113,18 +114,23 @@ def run(students: int = STUDENTS) -> list[str]:
             csv.writer(f).writerows(rows)
         del manifest, rows
 
-        t_floor = floor(sub, root / "floor")
-        shutil.rmtree(root / "floor")
-        os.sync() if hasattr(os, "sync") else None
-        t = time.perf_counter()
-        result = CliRunner().invoke(cli, ["grade", str(exam), str(sub), "--out", str(root / "grades")])
-        t_grade = time.perf_counter() - t
-        if result.exit_code not in (0, 1):
-            raise RuntimeError(result.output + str(result.exception))
+        # Floor and nnexam alternate, ROUNDS times: file creation on a shared virtual machine
+        # varies several-fold within minutes, so each ratio compares runs made side by side.
+        ratios, result = [], None
+        for k in range(ROUNDS):
+            t_floor = floor(sub, root / "floor")
+            shutil.rmtree(root / "floor")
+            t = time.perf_counter()
+            result = CliRunner().invoke(cli, ["grade", str(exam), str(sub), "--out", str(root / "grades"), "--force"])
+            t_grade = time.perf_counter() - t
+            if result.exit_code not in (0, 1):
+                raise RuntimeError(result.output + str(result.exception))
+            shutil.rmtree(root / "grades")
+            ratios.append(t_grade / t_floor)
+            lines.append(f"round {k + 1}: grade, {students:,} rows, every output written: {t_grade:.1f} s; "
+                         f"floor (csv read + a text file per student + one CSV): {t_floor:.1f} s; ratio {t_grade / t_floor:.2f}x")
+        lines.append(f"ratio, median of {ROUNDS} rounds: {sorted(ratios)[len(ratios) // 2]:.2f}x (goal: within 2x)")
         summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-        lines.append(f"grade, {students:,} rows, every output written: {t_grade:.1f} s; "
-                     f"floor (csv read + a text file per student + one CSV): {t_floor:.1f} s; "
-                     f"ratio {t_grade / t_floor:.2f}x (goal: within 2x)")
         lines.append(f"  nnexam said: {summary[:160]}")
     return lines
 
