@@ -423,7 +423,7 @@ def test_cli_roster_and_refusals(tmp_path):
     r = CliRunner().invoke(cli, args + ["--force"])
     assert r.exit_code == 2 and r.output.strip() == f"nnexam: error: {roster}: student id 'A1' appears twice (rows 2 and 3)"
     r = CliRunner().invoke(cli, ["generate", "--seed", "1", "--roster", str(tmp_path / "none.csv")])
-    assert r.exit_code == 2 and "cannot read roster" in r.output
+    assert r.exit_code == 2 and "no such roster file" in r.output
 
 
 def test_sheet_order_follows_tasks_then_the_notations_weight_numbers():

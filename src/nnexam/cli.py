@@ -21,7 +21,7 @@ import click
 from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
-from .files import ensure_empty_dir, safe_stem, write_atomic
+from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import class_ids, generate, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
@@ -131,11 +131,7 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         raise click.UsageError("--id-column needs --roster")
     problem = load_bank(bank)
     if roster is not None:
-        try:
-            raw = roster.read_bytes()
-        except OSError as e:
-            raise NnexamError(f"{roster}: cannot read roster ({e.strerror})") from None
-        students, roster_warnings = read_roster(raw, str(roster), id_column)
+        students, roster_warnings = read_roster(read_input(roster, "roster"), str(roster), id_column)
         for w in roster_warnings:
             click.echo(f"nnexam: warning: {w}", err=True)
     else:
@@ -274,17 +270,6 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
 _GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "report.pdf")
 
 
-def _read_input(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise NnexamError(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise NnexamError(f"{path}: is a folder, expected the {what} file") from None
-    except OSError as e:
-        raise NnexamError(f"{path}: cannot read {what} file ({e.strerror})") from None
-
-
 def _write_files(batch: list[tuple[str, bytes]]) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for path, data in batch:
@@ -407,9 +392,9 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
         raise NnexamError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
-    table = read_table(_read_input(submissions, "submissions"), str(submissions))
+    table = read_table(read_input(submissions, "submissions"), str(submissions))
     subs = parse_submissions(table, manifest)
-    export = _read_input(lms_export, "LMS export") if lms_export is not None else None
+    export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
     column = title or exam_title(grades)
     warnings = list(subs.warnings)
@@ -473,7 +458,7 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
     written with pass. Exit status: 0 all right, 1 any wrong, 2 unreadable input.
     """
     network = load_spec(spec)
-    table = read_table(_read_input(answers, "answers"), str(answers))
+    table = read_table(read_input(answers, "answers"), str(answers))
     for w in table.warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     checked = check_key(network, table)

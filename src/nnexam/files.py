@@ -1,6 +1,5 @@
-"""Atomic file output: write to a temporary file in the same folder, then rename over the target.
-
-Used by the CLI layer only; the core returns bytes and strings.
+"""Files in and out: inputs read with one clear error, outputs written atomically (a temporary
+file in the same folder, then renamed over the target), and safe file names from student ids.
 """
 
 from __future__ import annotations
@@ -16,6 +15,19 @@ from .errors import NnexamError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import: the process umask, restored at once
+
+
+def read_input(path: str | Path, what: str) -> bytes:
+    """A file's bytes, or one clear NnexamError naming the file and what it should have been."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NnexamError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise NnexamError(f"{path}: is a folder, expected the {what} file") from None
+    except OSError as e:
+        raise NnexamError(f"{path}: cannot read the {what} file ({e.strerror})") from None
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:

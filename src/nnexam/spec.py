@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import NnexamError
+from .files import read_input
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "softmax")
 LOSSES = ("half_sse", "mse", "bce", "cross_entropy")
@@ -139,14 +140,7 @@ def network_dict(arch: Architecture, givens: Mapping[str, float], notation: str,
 def read_mapping(path: str | Path, what: str = "spec") -> dict[str, Any]:
     """Read a TOML (or .json) file into a mapping, or raise one clear NnexamError."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NnexamError(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise NnexamError(f"{path}: is a folder, expected a {what} file") from None
-    except OSError as e:
-        raise NnexamError(f"{path}: cannot read {what} file ({e.strerror})") from None
+    raw = read_input(path, what)
     if not raw.strip():
         raise NnexamError(f"{path}: the {what} file is empty")
     try:
