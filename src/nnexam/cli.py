@@ -419,18 +419,18 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
             from .report import render_report
 
             files["report.pdf"] = render_report(grades)
+        n_feedback = feedback.finish()
+        for name, data in files.items():
+            write_atomic(out / name, data)
     except BaseException:
         feedback.abandon()
         if created:
-            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)  # a folder this run made holds nothing of value
         raise
-    for name, data in files.items():
-        write_atomic(out / name, data)
     if force:
         for name in _GRADE_OUTPUTS:
             if name not in files and (out / name).exists():
                 (out / name).unlink()  # a stale file from an earlier run would be mistaken for this one's
-    n_feedback = feedback.finish()
     for w in warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     attention = attention_lines(grades)
