@@ -20,7 +20,7 @@ from nnexam.errors import NnexamError
 from nnexam.generate import class_ids, generate, submission_template
 from nnexam.manifest import load_manifest, manifest_from_dict
 from nnexam.rng import draw_index, splitmix64, student_key, variant_code
-from nnexam.roster import decode, parse_roster
+from nnexam.roster import parse_roster, read_roster
 from nnexam.solve import evaluate, rounding_bands
 from nnexam.tolerance import accept_width
 
@@ -376,8 +376,8 @@ def test_roster_errors(text, id_column, message):
 
 
 def test_decode_tolerates_excel_encodings():
-    assert parse_roster(decode("\ufeffID\r\n1\r\n".encode("utf-8"), "r"), "r") == [("1", "")]
-    assert parse_roster(decode("ID,Name\n1,Zoë\n".encode("cp1252"), "r"), "r") == [("1", "Zoë")]
+    assert read_roster("\ufeffID\r\n1\r\n".encode("utf-8"), "r") == ([("1", "")], ())
+    assert read_roster("ID,Name\n1,Zoë\n".encode("cp1252"), "r")[0] == [("1", "Zoë")]
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -439,3 +439,31 @@ def test_sheet_order_follows_tasks_then_the_notations_weight_numbers():
                 assert labels.index("dE/d" + q.label[: -len("_new")]) < labels.index(q.label)
     bits = {q.label: q.name for q in generate(load_bank("classic-bits"), "order", [("a", "")]).questions}
     assert bits["dE/dw2"] == "dE_dw1_2_1" and bits["dE/dw3"] == "dE_dw1_1_2"  # i1->h2 and i2->h1
+
+
+def test_sheet_order_never_asks_a_value_before_an_asked_value_it_needs(tmp_path):
+    """Every bundled bank, and seeds/001's numbering with every task asking all its steps: no
+    question before an asked step it is computed from."""
+    text = (Path(__file__).resolve().parent.parent / "problem_banks" / "classic-bits.toml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.strip().startswith(("kinds", "steps")))
+    whole = tmp_path / "bits-whole.toml"
+    whole.write_text(text, encoding="utf-8")
+    for bank in ["classic", "classic-bits", "relu-3-2-1", "softmax-2-3-2", "bce-2-2-1", str(whole)]:
+        b = load_bank(bank)
+        graph = b.graph
+        steps = {s.name: s for s in graph.steps}
+        names = [q.name for q in generate(b, "order", [("a", "")]).questions]
+
+        def needs(name, seen=None):
+            seen = set() if seen is None else seen
+            for dep in steps[name].inputs if name in steps else ():
+                if dep in steps and dep not in seen:
+                    seen.add(dep)
+                    needs(dep, seen)
+            return seen
+
+        for i, name in enumerate(names):
+            later = set(names[i + 1:])
+            assert not (needs(name) & later), (bank, name, needs(name) & later)
+    labels = [q.label for q in generate(load_bank(str(whole)), "order", [("a", "")]).questions]
+    assert " ".join(l for l in labels if l.startswith("dE/dw") and l[5:] in "1234") == "dE/dw1 dE/dw2 dE/dw3 dE/dw4"

@@ -150,17 +150,15 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
-    staging = _Staging(out)
     try:
-        if not no_pdf:
-            write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
-        staging.write("submission_template.csv", submission_template(manifest))
-        staging.write("manifest.json", manifest.to_json())
-        for stale in _stale_pdfs(out, staging.paths) if force else []:
-            stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake
-        staging.commit()
+        with _Staging(out) as staging:
+            if not no_pdf:
+                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+            staging.write("submission_template.csv", submission_template(manifest))
+            staging.write("manifest.json", manifest.to_json())
+            for stale in _stale_pdfs(out, staging.paths) if force else []:
+                stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake
     except BaseException:
-        staging.discard()
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
@@ -175,7 +173,10 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
 
 class _Staging:
     """Files written into a hidden folder inside the output folder and moved into place together
-    once every one is made: a failure or Ctrl-C leaves the folder as it was."""
+    once every one is made: a failure or Ctrl-C leaves the folder as it was.
+
+    Use as `with _Staging(out) as staging:`; leaving the block normally commits, an exception discards.
+    """
 
     def __init__(self, out: Path):
         self.out = out
@@ -200,6 +201,15 @@ class _Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "_Staging":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
 
 
 def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
@@ -252,13 +262,8 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
-    staging = _Staging(directory)
-    try:
+    with _Staging(directory) as staging:
         write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
-        staging.commit()
-    except BaseException:
-        staging.discard()
-        raise
     n = len(manifest.students)
     click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")

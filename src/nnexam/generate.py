@@ -65,22 +65,27 @@ def questions(bank: Bank) -> tuple[Question, ...]:
     names = make_labels(graph, bank.notation, dict(bank.names))
     by_step = {s: t for t in bank.tasks for s in t.steps}
     order = {id(t): i for i, t in enumerate(bank.tasks)}
-    # Bank order, not graph order: the graph updates the output weights before it reaches the hidden
-    # layer, but a sheet must not ask for w1' (which needs dE/dw1) before it asks for dE/dw1.
-    asked = sorted((s for s in graph.steps if s.name in by_step), key=lambda s: order[id(by_step[s.name])])
-    # Within a task, each layer's weights in the notation's numbering (dE/dw1, dE/dw2, ... also where
-    # w2 is not the graph's second weight); layers, and every other step, where the graph puts them.
+    position = {s.name: i for i, s in enumerate(graph.steps)}
     numbers = weight_numbers(graph.arch, bank.notation)
-    weight_of = {s.name: w for s in asked for w in (_weight_name(s.name),) if w in numbers}
-    for task in bank.tasks:
-        slots = [i for i, s in enumerate(asked) if by_step[s.name] is task and s.name in weight_of]
-        layer_first = {}
-        for i in slots:
-            layer_first.setdefault(numbers[weight_of[asked[i].name]][0], len(layer_first))
-        ranked = sorted((asked[i] for i in slots),
-                        key=lambda s: (layer_first[numbers[weight_of[s.name]][0]], numbers[weight_of[s.name]][1]))
-        for i, s in zip(slots, ranked):
-            asked[i] = s
+    # Tasks in the bank's order: the graph updates the output weights before it reaches the hidden
+    # layer, but a sheet must not ask for w1' before dE/dw1. Within a task, the graph's order, except
+    # that a layer's weight gradients (and updated weights) stand together, in the notation's
+    # numbering (seeds/001 lists dE/dw1, dE/dw2, ... though its w2 is i1->h2), where the graph puts
+    # the last of them: everything they need comes before it.
+    asked = [s for s in graph.steps if s.name in by_step]
+    anchor: dict[tuple, int] = {}
+    for s in asked:
+        group = _weight_group(s.name, numbers)
+        if group is not None:
+            anchor[id(by_step[s.name]), group] = position[s.name]
+
+    def sheet_key(s) -> tuple[int, int, int]:
+        group = _weight_group(s.name, numbers)
+        if group is None:
+            return order[id(by_step[s.name])], position[s.name], 0
+        return order[id(by_step[s.name])], anchor[id(by_step[s.name]), group], numbers[_weight_name(s.name)][1]
+
+    asked.sort(key=sheet_key)
     out = [
         Question(s.name, names[s.name].ascii, by_step[s.name].task, by_step[s.name].points, by_step[s.name].decimals,
                  by_step[s.name].tolerance_kind, by_step[s.name].tolerance_value)
@@ -100,6 +105,14 @@ def _weight_name(step: str) -> str:
     if step.startswith("w") and step.endswith("_new"):
         return step[: -len("_new")]
     return ""
+
+
+def _weight_group(step: str, numbers: Mapping[str, tuple[int, int]]) -> tuple[str, int] | None:
+    """('dE_dw' or 'w_new', layer) for a weight gradient or updated weight; None for other steps."""
+    weight = _weight_name(step)
+    if weight not in numbers:
+        return None
+    return ("w_new" if step.endswith("_new") else "dE_dw"), numbers[weight][0]
 
 
 # --- drawing ---------------------------------------------------------------------------------

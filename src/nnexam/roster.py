@@ -24,11 +24,6 @@ def _norm(header: str) -> str:
     return "".join(ch for ch in header.strip().lower() if ch not in " _-")
 
 
-def decode(raw: bytes, source: str) -> str:
-    """Roster bytes as text, as table.decode reads them (its warnings are dropped: see read_roster)."""
-    return table.decode(raw, source)[0]
-
-
 def read_roster(raw: bytes, source: str, id_column: str | None = None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
     """(students, warnings) of a roster file's bytes: parse_roster after table.decode, keeping its warnings (cp1252)."""
     text, _encoding, warnings = table.decode(raw, source)

@@ -105,7 +105,7 @@ def layout(arch: Architecture, latex: tuple[tuple[str, str], ...], value_widths:
     for values in (True, False):
         best = None
         for size, stretch, with_value in _ATTEMPTS:
-            if with_value != values or (stretch > 1.0 and _height(arch, stretch) > max_height):
+            if with_value != values or (stretch > 1.0 and diagram_height(arch, stretch) > max_height):
                 continue
             result = _try_layout(arch, names, vw, width, size, stretch, with_value, True)
             if result is None:
@@ -126,7 +126,7 @@ def layout(arch: Architecture, latex: tuple[tuple[str, str], ...], value_widths:
         return found[0][1]
     # Nothing fits: names only, as small and as tall as allowed, labels closer together; overlapping
     # as little as that does if even that fails.
-    allowed = [a for a in _ATTEMPTS if not a[2] and (a[1] == 1.0 or _height(arch, a[1]) <= max_height)]
+    allowed = [a for a in _ATTEMPTS if not a[2] and (a[1] == 1.0 or diagram_height(arch, a[1]) <= max_height)]
     size, stretch, with_value = max(allowed, key=lambda a: (a[1], -a[0]))
     lay = _try_layout(arch, names, vw, width, size, stretch, with_value, False, (1.0, 0.5))[0]
     return replace(lay, squeezed=True)
@@ -149,7 +149,7 @@ def _bands(arch: Architecture) -> tuple[float, float]:
     return {"shared": 30.0, "per_neuron": 15.0}.get(arch.bias, 6.0), 16.0
 
 
-def _height(arch: Architecture, stretch: float) -> float:
+def diagram_height(arch: Architecture, stretch: float) -> float:
     top, bottom = _bands(arch)
     return (max(arch.layers) - 1) * _dy(arch, stretch) + 2 * RADIUS + top + bottom
 

@@ -27,8 +27,7 @@ from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, w
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
                      clip, fit_size, text)
-from .diagram import MAX_HEIGHT, NetworkDiagram, layout, value_width
-from .diagram import _height as diagram_height
+from .diagram import MAX_HEIGHT, NetworkDiagram, diagram_height, layout, value_width
 from .typeset import SANS, SANS_BOLD, MathLine, draw_text, minus, plain, speed_up_fonts, word, word_width, words
 
 PAPERS = {"a4": A4, "letter": LETTER}
