@@ -379,3 +379,19 @@ def test_report_tables_leave_no_lone_rows_at_a_page_break():
         if parts:
             first, last = (len(p._cellvalues) - 1 for p in parts)
             assert first >= MIN_ROWS and last >= MIN_ROWS and first + last == 30
+
+
+def test_a_task_asked_twice_is_two_sheet_tasks_in_sheet_order_and_weights_in_course_numbering():
+    """classic-bits asks the output layer's new weights, then the hidden gradients, then the hidden
+    layer's new weights: the sheet keeps that order (never w1' before dE/dw1) and lists w1..w4."""
+    m = generate(load_bank("classic-bits"), "tasks", [("a", "")])
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(render_sheet(m, m.students[0]))).pages)
+    text = " ".join(text.split())
+    headings = re.findall(r"Task (\d+)\. ([A-Z][a-z -]+(?:\([a-z ]+\))?)", text)
+    titles = [t.strip() for _, t in headings]
+    assert [n for n, _ in headings] == [str(i) for i in range(1, 8)]
+    out, grads, hidden = (titles.index("Weights after one gradient-descent step (output layer)"),
+                          titles.index("Gradients of the hidden-layer weights"),
+                          titles.index("Weights after one gradient-descent step (hidden layer)"))
+    assert out < grads < hidden
+    assert re.search(r"w1 = \S+ w2 = \S+ w3 = \S+ w4 = ", text)

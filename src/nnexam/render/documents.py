@@ -7,6 +7,7 @@ the key shows) is computed once per manifest and cached; each student adds only 
 from __future__ import annotations
 
 import io
+from itertools import groupby
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping
@@ -22,7 +23,7 @@ from ..errors import NnexamError
 from ..fonts import register_fonts
 from ..graph import StepGraph, TASKS
 from ..manifest import Manifest, Question, StudentVariant
-from ..notation import Label
+from ..notation import Label, weight_numbers
 from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, worked_line
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
@@ -70,7 +71,7 @@ class Exam:
     graph: StepGraph
     latex: Mapping[str, str]
     labels: Mapping[str, Label]
-    tasks: tuple[tuple[str, tuple[tuple[str, Question], ...]], ...]  # task -> ((number, question), ...)
+    tasks: tuple[tuple[str, tuple[tuple[str, Question], ...]], ...]  # (heading, ((number, question), ...)) in sheet order
     shown: frozenset[str]  # steps the key works out: the asked ones and everything they need
     decimals: int
     value_widths: tuple[tuple[str, float], ...]
@@ -91,12 +92,15 @@ def exam_of(manifest: Manifest) -> Exam:
     graph = manifest.graph
     labels = manifest.labels()
     latex = {k: v.latex for k, v in labels.items()}
-    by_task: dict[str, list[Question]] = {}
-    for q in manifest.questions:
-        by_task.setdefault(q.task if q.task in TASKS else graph[q.name].task, []).append(q)
+    # One sheet task per run of questions of one bank task, in the manifest's (sheet) order: a bank
+    # may ask a task twice (the output layer's new weights, then the hidden layer's after its
+    # gradients), and merging the two would ask w1' before dE/dw1.
+    runs = [(task, list(qs)) for task, qs in groupby(
+        manifest.questions, key=lambda q: q.task if q.task in TASKS else graph[q.name].task)]
+    repeated = {task for task, _ in runs if sum(t == task for t, _ in runs) > 1}
     tasks = tuple(
-        (task, tuple((f"{t}.{i}", q) for i, q in enumerate(qs, 1)))
-        for t, (task, qs) in enumerate(by_task.items(), 1)
+        (_task_title(graph, task, qs, task in repeated), tuple((f"{t}.{i}", q) for i, q in enumerate(qs, 1)))
+        for t, (task, qs) in enumerate(runs, 1)
     )
     shown = _needed(graph, tuple(q.name for q in manifest.questions))
     decimals = max((q.decimals for q in manifest.questions), default=4)
@@ -232,8 +236,10 @@ def _givens_table(exam: Exam, givens: Mapping[str, str]) -> list:
     groups = [("Inputs", [f"x_{k}" for k in range(1, arch.layers[0] + 1)]),
               ("Targets", [f"t_{j}" for j in range(1, arch.layers[-1] + 1)]),
               ("Learning rate", ["eta"])]
+    numbers = weight_numbers(arch, exam.manifest.notation)  # w1, w2, w3, w4 as the course numbers them
     for l in range(1, arch.depth + 1):
-        groups.append((f"Weights into {layer_name(arch, l)}", [n for n in arch.weight_names() if n.startswith(f"w{l}_")]))
+        names = sorted((n for n in arch.weight_names() if n.startswith(f"w{l}_")), key=numbers.__getitem__)
+        groups.append((f"Weights into {layer_name(arch, l)}", names))
     if arch.bias != "none":
         groups.append(("Biases", list(arch.bias_names())))
     caption_w = max(stringWidth(cap, SANS, 8.5 * 0.9) for cap, _ in groups) + 12
@@ -273,13 +279,22 @@ def _instructions(exam: Exam) -> list:
     return out
 
 
+def _task_title(graph, task: str, qs: list[Question], repeated: bool) -> str:
+    """The task's heading; a task asked in several places names its layers."""
+    title = TASK_TITLES.get(task, task)
+    layers = sorted({graph[q.name].layer for q in qs})
+    if repeated and layers and layers[0] > 0:
+        title += " (" + ", ".join(layer_name(graph.arch, l) for l in layers) + ")"
+    return title
+
+
 def _tasks(exam: Exam) -> list:
     out = []
-    for t, (task, numbered) in enumerate(exam.tasks, 1):
+    for t, (title, numbered) in enumerate(exam.tasks, 1):
         total = sum(q.points for _, q in numbered)
         equal = len({q.points for _, q in numbered}) == 1
         out.append(CondPageBreak(70))
-        out.append(Heading(f"Task {t}. {TASK_TITLES.get(task, task)}", points_note(total), size=10.5))
+        out.append(Heading(f"Task {t}. {title}", points_note(total), size=10.5))
         blanks = [Blank(num, word(exam.latex[q.name]), q.label,
                         "" if equal and len(numbered) > 1 else points_note(q.points)) for num, q in numbered]
         if equal and len(numbered) > 1:
