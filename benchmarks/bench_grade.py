@@ -28,7 +28,6 @@ from nnexam.bank import load_bank
 from nnexam.cli import cli
 from nnexam.files import write_atomic
 from nnexam.generate import class_ids, generate, submission_template
-from nnexam.grade import stacked_givens
 from nnexam.mistakes import BY_NAME
 from nnexam.solve import evaluate, evaluate_step
 
@@ -40,7 +39,7 @@ def synthetic_rows(manifest) -> list[list[str]]:
     """Submission rows for every student: ten kinds of students, built column by column."""
     graph, qs = manifest.graph, manifest.questions
     n = len(manifest.students)
-    givens = stacked_givens(manifest, np.arange(n))
+    givens = manifest.givens()
     kind = np.arange(n) % 10
     values = np.empty((n, len(qs)))
     exact = evaluate(graph, givens)

@@ -14,11 +14,11 @@ from nnexam.cli import cli
 
 
 @pytest.fixture(scope="module")
-def exam(tmp_path_factory):
+def exam(tmp_path_factory, read_exam):
     out = tmp_path_factory.mktemp("exam") / "classic"
     r = CliRunner().invoke(cli, ["generate", "--seed", "fail", "--students", "4", "--no-pdf", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    return out, json.loads((out / "manifest.json").read_text())
+    return out, read_exam(out)
 
 
 def grade(exam_dir, text, tmp_path, *extra):
@@ -74,7 +74,12 @@ def test_long_layout_rows_get_their_variant_and_a_note_for_a_missing_answer_cell
     (lambda d: d["questions"][1].update(label=d["questions"][0]["label"]), "not unique"),
     (lambda d: d.update(notation="x"), "'notation' must be one of"),
     (lambda d: d["students"][1].update(id=d["students"][0]["id"]), "appears twice"),
-    (lambda d: d["students"][0]["answers"].update(a1_1="x"), "answers.a1_1: expected a finite number"),
+    (lambda d: d["students"][0]["givens"].__setitem__(3, "x"), "students[0].givens[3] (t_2): expected a finite number"),
+    (lambda d: d["students"][2]["givens"].__setitem__(4, -0.5), "students[2].givens[4] (eta): expected a positive learning rate"),
+    (lambda d: d["students"][1].update(givens=[0.5]), "students[1].givens: expected a list of 15 numbers"),
+    (lambda d: d["network"].update(weights=[]), "network: unknown key 'weights'"),
+    (lambda d: d["network"].update(layers=[2, 3, 2]), "key 'given_names' should be"),
+    (lambda d: d.update(format_version=3), "this nnexam reads 1 and 2"),
     (lambda d: d["students"][0].update(files=["x"]), "files: expected an object"),
 ])
 def test_an_edited_manifest_is_refused_in_one_line_and_nothing_is_written(exam, tmp_path, edit, message):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 from nnexam.bank import load_bank
 from nnexam.cli import cli
 from nnexam.errors import NnexamError
-from nnexam.generate import class_ids, generate, submission_template
+from nnexam.generate import answer_key, class_ids, generate, submission_template
 from nnexam.manifest import load_manifest, manifest_from_dict
 from nnexam.rng import draw_index, splitmix64, student_key, variant_code
 from nnexam.roster import parse_roster, read_roster
@@ -153,6 +155,14 @@ def test_reference_reproduces_mazur():
 MISTAKE_FLAGS = ("error_sign", "no_activation_derivative", "updated_weights_backprop", "dropped_path", "plus_update", "sigmoid_sign")
 
 
+def key_rows(manifest) -> dict[str, dict[str, float]]:
+    """answer_key.csv read back: student id -> canonical name -> value."""
+    rows = list(csv.DictReader(io.StringIO(answer_key(manifest))))
+    name_of = {q.label: q.name for q in manifest.questions}
+    assert [r["variant"] for r in rows] == [s.variant for s in manifest.students]
+    return {r["student_id"]: {name_of[k]: float(v) for k, v in r.items() if k in name_of} for r in rows}
+
+
 def assert_fair(manifest, bank) -> None:
     """Every rule of issue 4 item 3, for every student of the manifest."""
     qs = manifest.questions
@@ -162,11 +172,12 @@ def assert_fair(manifest, bank) -> None:
     decimals = {s.name: bank.decimals for s in graph.steps} | {q.name: q.decimals for q in qs}
     band = rounding_bands(graph, values, decimals)
     acts = bank.arch.activations
+    key = key_rows(manifest)
     for i, student in enumerate(manifest.students):
         net = student.network.to_dict()
         ref = reference(net)
-        for q in qs:  # the manifest's answers are the reference's
-            assert student.answers[q.name] == pytest.approx(ref[q.name], rel=1e-9, abs=1e-12), (student.id, q.name)
+        for q in qs:  # answer_key.csv holds the reference's answers
+            assert key[student.id][q.name] == pytest.approx(ref[q.name], rel=1e-9, abs=1e-12), (student.id, q.name)
         weights = [w for m in net["weights"] for row in m for w in row]
         assert len(set(weights)) == len(weights), student.id
         assert ref["E"] >= bank.min_loss
@@ -219,7 +230,8 @@ def test_every_bundled_bank_generates_200_fair_students(name):
 
 def test_relu_bank_asks_exact_zeros_from_inactive_neurons():
     m = generate(load_bank("relu-3-2-1"), "2026", class_ids(200))
-    zeros = [(s, n) for s in m.students for n, v in s.answers.items() if v == 0.0]
+    key = key_rows(m)
+    zeros = [(s, n) for s in m.students for n, v in key[s.id].items() if v == 0.0]
     assert zeros
     for s, name in zeros:
         z = s.network.givens()
@@ -306,7 +318,7 @@ def test_adding_or_removing_a_student_changes_nobody_else():
     after = {s.id: s for s in generate(bank, "x", grown).students}
     shrunk = {s.id: s for s in generate(bank, "x", roster[1:]).students}
     for sid, s in before.items():
-        assert after[sid].network == s.network and after[sid].variant == s.variant and after[sid].answers == s.answers
+        assert after[sid].network == s.network and after[sid].variant == s.variant
         if sid in shrunk:
             assert shrunk[sid].network == s.network
 
@@ -333,7 +345,16 @@ def test_manifest_fields_and_template():
     assert [q["label"] for q in d["questions"]][-1] == "E_total_new"
     s = d["students"][1]
     assert s["id"] == "S/1" and s["name"] == "Bo" and s["files"] == {"sheet": "sheets/S_1.pdf", "key": "keys/S_1.pdf"}
-    assert set(s["answers"]) == {q["name"] for q in d["questions"]}
+    assert d["network"] == {"layers": [2, 2, 2], "activations": ["sigmoid", "sigmoid"], "loss": "half_sse", "bias": "shared",
+                            "update_biases": False, "notation": "mazur"}
+    assert d["given_names"] == ["x_1", "x_2", "t_1", "t_2", "eta", "w1_1_1", "w1_1_2", "w1_2_1", "w1_2_2",
+                                "w2_1_1", "w2_1_2", "w2_2_1", "w2_2_2", "b1", "b2"]
+    net = m.students[1].network
+    assert s["givens"] == [*net.inputs, *net.targets, net.learning_rate, *net.weights[0][0], *net.weights[0][1],
+                           *net.weights[1][0], *net.weights[1][1], *net.biases]
+    key = answer_key(m).splitlines()
+    assert key[0] == "student_id,variant," + ",".join(q["label"] for q in d["questions"])
+    assert key[2].startswith(f"S/1,{s['variant']},0.") and len(key[2].split(",")) == 2 + len(d["questions"])
     lines = submission_template(m).splitlines()
     assert lines[0] == "student_id,variant," + ",".join(q["label"] for q in d["questions"])
     assert lines[2].startswith(f"S/1,{s['variant']},,") and len(lines) == 3
@@ -395,7 +416,8 @@ def run(args, cwd: Path):
 def test_cli_generate_default_bank_and_out_dir(tmp_path):
     result, files = run(["generate", "--seed", "2026", "--students", "30", "--no-pdf"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert sorted(files) == ["output/classic-2026/manifest.json", "output/classic-2026/submission_template.csv"]
+    assert sorted(files) == ["output/classic-2026/answer_key.csv", "output/classic-2026/manifest.json",
+                             "output/classic-2026/submission_template.csv"]
     assert result.output.strip() == "30 students, 24 questions (24 points) from bank 'classic', seed '2026': output/classic-2026/"
     m = manifest_from_dict(json.loads(files["output/classic-2026/manifest.json"]), "m")
     assert [s.id for s in m.students][:2] == ["s001", "s002"] and len(m.students) == 30

@@ -167,30 +167,49 @@ def test_grading_is_vectorized_and_deterministic():
     assert a.score.tolist() == [a.max_score] * 40
 
 
-@pytest.mark.parametrize("bad,message", [
-    ({"learning_rate": "0.5"}, "students[2].network: key 'learning_rate'"),
-    ({"weights": [[[0.1, 0.2]], [[0.3, 0.4]]]}, "students[2].network: key 'weights[0]'"),
-    ({"inputs": [0.1, float("nan")]}, "students[2].network: key 'inputs[1]'"),
-    ({"layers": [2, 3, 2]}, "students[2].network"),
+@pytest.mark.parametrize("index,bad,message", [
+    (4, "0.5", "students[2].givens[4] (eta): expected a finite number, got \"0.5\""),
+    (0, True, "students[2].givens[0] (x_1): expected a finite number, got true"),
+    (1, None, "students[2].givens[1] (x_2): expected a finite number, got null"),
+    (5, float("nan"), "students[2].givens[5] (w1_1_1): expected a finite number, got NaN"),
+    (6, 10 ** 400, "students[2].givens[6] (w1_1_2): expected a finite number"),
+    (4, 0, "students[2].givens[4] (eta): expected a positive learning rate, got 0"),
 ])
-def test_manifest_fast_path_still_reports_bad_networks(bad, message):
+def test_a_bad_given_in_a_manifest_is_named_by_student_index_and_name(index, bad, message):
     from nnexam.errors import NnexamError
     from nnexam.manifest import manifest_from_dict
 
     d = make_manifest(students=3).to_dict()
-    d["students"][2]["network"].update(bad)
+    d["students"][2]["givens"][index] = bad
     with pytest.raises(NnexamError) as e:
         manifest_from_dict(d, "m.json")
     assert message in e.value.message
 
 
-def test_manifest_fast_path_builds_the_same_networks():
+def test_a_manifest_reads_back_the_same_networks_in_both_formats():
+    """Format 2 (shared spec, a list of givens per student) and format 1 (a spec per student) give the same exam."""
     from nnexam.manifest import manifest_from_dict
     from nnexam.spec import parse_spec
 
     m = make_manifest("esuli_3-2-1", students=4)
     d = m.to_dict()
-    d["students"][1]["network"]["learning_rate"] = 1  # an int is a number too
+    assert d["given_names"][:3] == ["x_1", "x_2", "x_3"] and "weights" not in d["network"]
+    eta = d["given_names"].index("eta")
+    d["students"][1]["givens"][eta] = 1  # an int is a number too
     again = manifest_from_dict(d, "m.json")
-    for s, raw in zip(again.students, d["students"]):
-        assert s.network == parse_spec(raw["network"], "x")
+    for s, raw, before in zip(again.students, d["students"], m.students):
+        # The student's spec rebuilt by hand from the shared keys and the named givens.
+        given = dict(zip(d["given_names"], raw["givens"]))
+        spec = dict(d["network"], learning_rate=given["eta"],
+                    inputs=[given[f"x_{k}"] for k in (1, 2, 3)], targets=[given["t_1"]],
+                    weights=[[[given[f"w1_{j}_{k}"] for k in (1, 2, 3)] for j in (1, 2)], [[given["w2_1_1"], given["w2_1_2"]]]],
+                    biases=[[given["b1_1"], given["b1_2"]], [given["b2_1"]]])
+        assert s.network == parse_spec(spec, "x")
+        assert s.network.learning_rate == (1.0 if s is again.students[1] else before.network.learning_rate)
+    assert np.array_equal(again.table[[0, 2, 3]], m.table[[0, 2, 3]])
+    v1 = {k: v for k, v in d.items() if k not in ("network", "given_names")} | {"format_version": 1}
+    v1["students"] = [{"id": s.id, "name": s.name, "variant": s.variant, "network": s.network.to_dict(), "answers": {}}
+                      for s in again.students]
+    old = manifest_from_dict(v1, "old.json")
+    assert [s.network for s in old.students] == [s.network for s in again.students]
+    assert np.array_equal(old.table, again.table)

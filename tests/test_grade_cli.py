@@ -14,11 +14,11 @@ from nnexam.cli import cli
 
 
 @pytest.fixture(scope="module")
-def exam(tmp_path_factory):
+def exam(tmp_path_factory, read_exam):
     out = tmp_path_factory.mktemp("exam") / "classic"
     r = CliRunner().invoke(cli, ["generate", "classic", "--seed", "2026", "--students", "6", "--no-pdf", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    return out, json.loads((out / "manifest.json").read_text())
+    return out, read_exam(out)
 
 
 def _submission(manifest, rows=None, delimiter=","):
@@ -134,12 +134,12 @@ def test_lms_export_filled_in_place(exam, tmp_path):
     assert "s001" in r.stderr
 
 
-def test_feedback_written_in_parallel_is_the_same_as_in_one_process(tmp_path):
+def test_feedback_written_in_parallel_is_the_same_as_in_one_process(tmp_path, read_exam):
     """A class big enough for worker processes: the same files, byte for byte, as with --jobs 1."""
     exam_dir = tmp_path / "big"
     r = CliRunner().invoke(cli, ["generate", "--seed", "par", "--students", "4100", "--no-pdf", "--out", str(exam_dir)])
     assert r.exit_code == 0, r.output
-    manifest = json.loads((exam_dir / "manifest.json").read_text())
+    manifest = read_exam(exam_dir)
     lines = _submission(manifest)
     for row in lines[1::7]:
         row[5] = str(float(row[5]) + 0.25)  # some wrong answers, so texts differ between students

@@ -41,9 +41,7 @@ def make_manifest(spec: str = "mazur_2-2-2", students: int = 4, decimals: int = 
     ids = ids or [f"s{i + 1:03d}" for i in range(students)]
     studs = []
     for i, (sid, net) in enumerate(zip(ids, nets)):
-        key = evaluate(graph, net.givens())
-        studs.append(StudentVariant(sid, f"Student Ñame {i + 1}", f"V{i + 1:02d}", net,
-                                    {q.name: float(key[q.name][0]) for q in questions}))
+        studs.append(StudentVariant.of(sid, f"Student Ñame {i + 1}", f"V{i + 1:02d}", net))
     return Manifest("7", spec, "sha256:test", {"decimals": decimals}, f"Test exam {spec}", "NN 101", "2026-01-01",
                     base.notation, questions, tuple(studs))
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nnexam.cli import cli
 from nnexam.errors import NnexamError
-from nnexam.spec import Architecture, load_spec, parse_spec
+from nnexam.spec import Architecture, load_spec, network_from_values, parse_spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "problem_banks" / "examples"
 MAZUR = (EXAMPLES / "mazur_2-2-2.toml").read_text()
@@ -250,3 +250,25 @@ def test_junk_files_load_or_raise_nnexam_error(scratch, content, suffix):
         load_spec(path)
     except NnexamError as e:
         assert e.message.startswith(f"{path}: ") and "\n" not in e.message
+
+
+@pytest.mark.parametrize("bias", ["per_neuron", "shared", "none"])
+@pytest.mark.parametrize("layers", [[3, 2, 1], [2, 4, 3, 2], [1, 1]])
+def test_a_network_rebuilds_from_its_list_of_givens(layers, bias):
+    """The manifest stores each student as a list of numbers in given_names() order; every number lands where it came from."""
+    counter = iter(range(1, 1000))
+    spec = {"layers": layers, "activations": ["sigmoid"] * (len(layers) - 1), "loss": "half_sse", "bias": bias,
+            "weights": [[[(10 + next(counter) / 100) for _ in range(layers[l])] for _ in range(layers[l + 1])] for l in range(len(layers) - 1)],
+            "inputs": [(10 + next(counter) / 100) for _ in range(layers[0])], "targets": [0.5] * layers[-1], "learning_rate": 0.25}
+    if bias == "shared":
+        spec["biases"] = [(10 + next(counter) / 100) for _ in layers[1:]]
+    elif bias == "per_neuron":
+        spec["biases"] = [[(10 + next(counter) / 100) for _ in range(n)] for n in layers[1:]]
+    net = parse_spec(spec, "t")
+    values = net.values()
+    names = net.arch.given_names()
+    assert len(values) == len(names) == len(set(values)) + layers[-1] - 1  # all distinct but the equal targets
+    by_name = dict(zip(names, values))
+    assert by_name["eta"] == 0.25 and by_name["x_1"] == spec["inputs"][0]
+    assert by_name[f"w1_{layers[1]}_{layers[0]}"] == spec["weights"][0][-1][-1]
+    assert network_from_values(net.arch, values, net.notation, net.names) == net

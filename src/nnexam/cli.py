@@ -22,7 +22,7 @@ from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
-from .generate import class_ids, generate, submission_template
+from .generate import answer_key, class_ids, generate, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
                         fill_lms_export, grades_csv, moodle_csv, number)
@@ -113,15 +113,15 @@ def banks_cmd():
 @click.option("--id-column", help="The roster column holding student ids (default: student_id, SIS User ID, ID, ...).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: output/<bank>-<seed>/).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
-@click.option("--no-pdf", is_flag=True, help="Write manifest.json and submission_template.csv only.")
+@click.option("--no-pdf", is_flag=True, help="Write manifest.json, submission_template.csv and answer_key.csv only.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
 @click.option("--title", help="Title printed on the sheets (default: the bank's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
 def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
-    Writes DIR/manifest.json (every variant and answer), DIR/submission_template.csv and, unless
-    --no-pdf, each student's sheet and answer key as PDF.
+    Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
+    (every student's answers) and, unless --no-pdf, each student's sheet and answer key as PDF.
     """
     if (count is None) == (roster is None):
         raise click.UsageError("give exactly one of --students N and --roster CSV")
@@ -155,6 +155,7 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             if not no_pdf:
                 write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
             staging.write("submission_template.csv", submission_template(manifest))
+            staging.write("answer_key.csv", answer_key(manifest))
             staging.write("manifest.json", manifest.to_json())
             for stale in _stale_pdfs(out, staging.paths) if force else []:
                 stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake

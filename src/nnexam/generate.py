@@ -20,12 +20,11 @@ from .bank import Bank, Draw
 from .errors import NnexamError
 from .files import unique_stems
 from .graph import StepGraph, build_graph
-from .manifest import Manifest, Question, StudentVariant
+from .manifest import Manifest, Question, Shared, StudentVariant
 from .mistakes import BY_NAME, applicable
 from .notation import labels as make_labels, weight_numbers
 from .rng import draw_index, student_keys, variant_code
 from .solve import evaluate, finite_variants, rounding_bands
-from .spec import Network
 from .tolerance import accept_width
 
 MAX_ATTEMPTS = 500
@@ -295,29 +294,6 @@ def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attem
         attempts[pending] += np.uint64(1)
 
 
-def _networks(bank: Bank, givens: Mapping[str, np.ndarray], n: int) -> list[Network]:
-    """One Network per student from the drawn columns (plain Python floats, built once per column)."""
-    arch = bank.arch
-    col = {k: v.tolist() for k, v in givens.items()}
-    L = arch.layers
-    out = []
-    for i in range(n):
-        weights = tuple(
-            tuple(tuple(col[f"w{l}_{j}_{k}"][i] for k in range(1, L[l - 1] + 1)) for j in range(1, L[l] + 1))
-            for l in range(1, arch.depth + 1)
-        )
-        if arch.bias == "shared":
-            biases: tuple = tuple(col[f"b{l}"][i] for l in range(1, arch.depth + 1))
-        elif arch.bias == "per_neuron":
-            biases = tuple(tuple(col[f"b{l}_{j}"][i] for j in range(1, L[l] + 1)) for l in range(1, arch.depth + 1))
-        else:
-            biases = ()
-        inputs = tuple(col[f"x_{k}"][i] for k in range(1, L[0] + 1))
-        targets = tuple(col[f"t_{j}"][i] for j in range(1, L[-1] + 1))
-        out.append(Network(arch, weights, biases, inputs, targets, col["eta"][i], bank.notation, bank.names))
-    return out
-
-
 def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str]], *, title: str | None = None,
              max_attempts: int = MAX_ATTEMPTS, progress: Callable[[int, int], None] | None = None) -> Manifest:
     """One fair variant per (id, name), derived from (seed, bank hash, id) alone."""
@@ -326,26 +302,35 @@ def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str]], *, titl
     ids = [sid for sid, _ in students]
     keys = student_keys(seed, bank.hash, ids)
     qs = questions(bank)
-    givens, values, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress)
-    networks = _networks(bank, givens, len(ids))
-    answers = {q.name: values[q.name].tolist() for q in qs}
+    givens, _, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress)
+    table = np.stack([givens[name] for name in bank.arch.given_names()], axis=1)
     stems = unique_stems(ids)
+    shared = Shared(bank.arch, bank.notation, bank.names)
     variants = tuple(
-        StudentVariant(
-            sid, name or "", variant_code(int(keys[i])), networks[i],
-            {q.name: answers[q.name][i] for q in qs},
-            {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"},
-        )
-        for i, (sid, name) in enumerate(students)
+        StudentVariant(sid, name or "", variant_code(int(keys[i])), tuple(values), shared,
+                       {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"})
+        for i, ((sid, name), values) in enumerate(zip(students, table.tolist()))
     )
     return Manifest(seed, bank.name, bank.hash, bank.data, title or bank.title, bank.course, bank.date,
-                    bank.notation, qs, variants, __version__)
+                    bank.notation, qs, variants, __version__, table)
 
 
 def class_ids(count: int) -> list[tuple[str, str]]:
     """Anonymous students s001..sNNN (zero-padded to the width of the count, at least 3 digits)."""
     width = max(3, len(str(count)))
     return [(f"s{i:0{width}d}", "") for i in range(1, count + 1)]
+
+
+def answer_key(manifest: Manifest) -> str:
+    """answer_key.csv: student_id, variant, then every asked answer at full precision (the shortest
+    text that reads back as the same float); one row per student, for any tool that grades without nnexam."""
+    values = evaluate(manifest.graph, manifest.givens())
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student_id", "variant"] + [q.label for q in manifest.questions])
+    columns = [list(map(repr, np.broadcast_to(values[q.name], (len(manifest.students),)).tolist())) for q in manifest.questions]
+    writer.writerows([s.id, s.variant, *row] for s, row in zip(manifest.students, zip(*columns)))
+    return buf.getvalue()
 
 
 def submission_template(manifest: Manifest) -> str:

@@ -317,23 +317,7 @@ class Grades:
 
 def stacked_givens(manifest: Manifest, rows: np.ndarray) -> dict[str, np.ndarray]:
     """The given values of the manifest students at `rows`, one array per given (student axis first)."""
-    arch = manifest.arch
-    flat = []
-    for s in rows.tolist():
-        net = manifest.students[s].network
-        vals = [*net.inputs, *net.targets, net.learning_rate]
-        for matrix in net.weights:
-            for row in matrix:
-                vals.extend(row)
-        if arch.bias == "shared":
-            vals.extend(net.biases)
-        elif arch.bias == "per_neuron":
-            for row in net.biases:
-                vals.extend(row)
-        flat.append(vals)
-    names = arch.given_names()
-    table = np.array(flat, dtype=float).reshape(len(flat), len(names))
-    return {name: table[:, i].copy() for i, name in enumerate(names)}
+    return manifest.givens(rows)
 
 
 def band_decimals(manifest: Manifest) -> dict[str, int]:

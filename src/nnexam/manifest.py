@@ -1,22 +1,30 @@
 """The exam manifest (DIR/manifest.json): what was generated, enough to render and grade without the bank.
 
-Shared by the generator (writes it), the PDF builder and the grader (read it). The JSON layout:
+Shared by the generator (writes it), the PDF builder and the grader (read it). The JSON layout
+(format_version 2):
 
-    {"format": "nnexam-manifest", "format_version": 1, "nnexam_version": "...",
+    {"format": "nnexam-manifest", "format_version": 2, "nnexam_version": "...",
      "seed": "...", "bank_name": "classic", "bank_hash": "sha256:...", "bank": {...},
      "title": "...", "course": "...", "date": "...", "notation": "mazur",
      "questions": [{"name", "label", "task", "points", "decimals",
                     "tolerance": {"kind": "abs"|"rel"|"decimals", "value": x}}, ...],
+     "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
+     "given_names": ["x_1", "x_2", "t_1", "t_2", "eta", "w1_1_1", ...],
      "students": [{"id", "name", "variant", "files": {"sheet": "sheets/x.pdf", "key": "keys/x.pdf"},
-                   "network": {spec mapping, as `nnexam solve` reads},
-                   "answers": {canonical: value}}, ...]}
+                   "givens": [one number per name of given_names]}, ...]}
+
+A student's spec, as `nnexam solve` reads it, is `network` with that student's givens put in.
+The exact answers are not stored: they follow from the givens (and `answer_key.csv`, written
+beside the manifest, lists them). Format version 1 (a whole spec and the answers per student) is
+still read.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
+from functools import cached_property
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,10 +34,11 @@ import numpy as np
 from .errors import NnexamError
 from .graph import StepGraph, build_graph
 from .notation import STYLES, Label, labels
-from .spec import Architecture, Network, check_outputs, parse_architecture, parse_spec
+from .spec import (NOTATIONS, Architecture, Network, check_outputs, network_from_values, parse_architecture, parse_names,
+                   parse_spec)
 
 FORMAT = "nnexam-manifest"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TOLERANCE_KINDS = ("abs", "rel", "decimals")
 
 
@@ -57,25 +66,41 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """What every student's network in one exam shares: the architecture, notation and names table."""
+
+    arch: Architecture
+    notation: str = "mazur"
+    names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class StudentVariant:
-    """One student's exercise: who, the printable variant code, the network and the asked answers."""
+    """One student's exercise: who, the printable variant code, and the given values of the network.
+
+    The Network itself is made when first asked for: grading a class of 100,000 needs only the
+    numbers (Manifest.table), and making 100,000 Networks would cost a second.
+    """
 
     id: str
     name: str
     variant: str
-    network: Network
-    answers: Mapping[str, float]
+    givens: tuple[float, ...]  # in shared.arch.given_names() order
+    shared: Shared = field(compare=False, repr=False)
     files: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, id: str, name: str, variant: str, network: Network, files: Mapping[str, str] | None = None) -> StudentVariant:
+        """A student with this network."""
+        return cls(id, name, variant, network.values(), Shared(network.arch, network.notation, network.names), files or {})
+
+    @cached_property
+    def network(self) -> Network:
+        return network_from_values(self.shared.arch, self.givens, self.shared.notation, self.shared.names)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "variant": self.variant,
-            "files": dict(self.files),
-            "network": self.network.to_dict(),
-            "answers": dict(self.answers),
-        }
+        return {"id": self.id, "name": self.name, "variant": self.variant, "files": dict(self.files),
+                "givens": list(self.givens)}
 
 
 @dataclass(frozen=True)
@@ -93,10 +118,18 @@ class Manifest:
     questions: tuple[Question, ...]
     students: tuple[StudentVariant, ...]
     nnexam_version: str = ""
+    # Every student's given values, one row each in `arch.given_names()` order: made from the
+    # students when not given (loading and generating pass the array they already have).
+    table: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.table is None:
+            values = [s.givens for s in self.students]
+            object.__setattr__(self, "table", np.array(values, dtype=float).reshape(len(values), -1))
 
     @property
     def arch(self) -> Architecture:
-        return self.students[0].network.arch
+        return self.students[0].shared.arch
 
     @property
     def graph(self) -> StepGraph:
@@ -104,16 +137,20 @@ class Manifest:
 
     def labels(self) -> dict[str, Label]:
         """Printed names in the exam's notation (names tables included)."""
-        net = self.students[0].network
-        return labels(self.graph, self.notation, dict(net.names))
+        return labels(self.graph, self.notation, dict(self.students[0].shared.names))
 
-    def givens(self) -> dict[str, np.ndarray]:
-        """Every given value of every student, as arrays with a leading student axis."""
-        per = [s.network.givens() for s in self.students]
-        return {name: np.concatenate([p[name] for p in per]) for name in per[0]}
+    def givens(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every given value of every student (or of the students at `rows`), as arrays with a leading student axis."""
+        table = self.table if rows is None else self.table[rows]
+        return {name: table[:, i].copy() for i, name in enumerate(self.arch.given_names())}
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._header(), "students": [s.to_dict() for s in self.students]}
+
+    def shared_spec(self) -> dict[str, Any]:
+        """The spec keys every student shares (a student's spec is these plus its givens)."""
+        spec = self.students[0].network.to_dict()
+        return {k: v for k, v in spec.items() if k not in _NUMBER_KEYS}
 
     def _header(self) -> dict[str, Any]:
         return {
@@ -129,6 +166,8 @@ class Manifest:
             "date": self.date,
             "notation": self.notation,
             "questions": [q.to_dict() for q in self.questions],
+            "network": self.shared_spec(),
+            "given_names": list(self.arch.given_names()),
         }
 
     def to_json(self) -> bytes:
@@ -147,83 +186,14 @@ def _need(d: Mapping[str, Any], key: str, where: str, kind: type | tuple[type, .
     return v
 
 
-# Spec keys every student of a manifest shares; numbers are the rest.
-_META_KEYS = ("layers", "activations", "loss", "bias", "update_biases", "leaky_slope", "notation", "names")
-_SPEC_KEYS = {"learning_rate", "weights", "biases", "inputs", "targets", "title", *_META_KEYS}
+_NUMBER_KEYS = ("learning_rate", "weights", "biases", "inputs", "targets")
+_SHARED_KEYS = ("layers", "activations", "loss", "bias", "update_biases", "leaky_slope", "notation", "names")
+_TEXT = {str}
+_NUMBERS = ({float}, {int}, {float, int})  # the types a list of givens may hold (json gives no others but bool and str)
 
 
-@lru_cache(maxsize=8)
-def _shapes(arch: Architecture) -> tuple[list[int], list[int], list[int]]:
-    """Rows per weight matrix, columns per weight row, biases per layer."""
-    L = arch.layers
-    return ([L[l + 1] for l in range(arch.depth)], [L[l] for l in range(arch.depth) for _ in range(L[l + 1])],
-            [L[l + 1] for l in range(arch.depth)])
-
-
-_FLOAT = {float}
-
-
-def _fast_network(spec: Mapping[str, Any], first: Network, first_meta: Mapping[str, Any]) -> Network | None:
-    """A student's Network when it shares the first student's architecture and holds finite
-    floats (as nnexam writes them) of the right shapes; None otherwise, so that parse_spec checks
-    it and reports any problem.
-
-    parse_spec on every student dominates loading a class of 100,000; this path accepts only
-    what parse_spec accepts, and builds the same Network.
-    """
-    try:
-        if spec.keys() - _SPEC_KEYS:
-            return None
-        for k, v in first_meta.items():
-            if spec.get(k) != v:
-                return None
-        arch = first.arch
-        L = arch.layers
-        rows, cols, per_layer = _shapes(arch)
-        weights = tuple(tuple(map(tuple, m)) for m in spec["weights"])
-        if list(map(len, weights)) != rows or [len(r) for m in weights for r in m] != cols:
-            return None
-        inputs, targets, lr = tuple(spec["inputs"]), tuple(spec["targets"]), spec["learning_rate"]
-        if len(inputs) != L[0] or len(targets) != L[-1]:
-            return None
-        flat = [x for m in weights for r in m for x in r]
-        flat += inputs
-        flat += targets
-        flat.append(lr)
-        b = spec.get("biases")
-        if arch.bias == "none":
-            if b is not None:
-                return None
-            biases: tuple = ()
-        elif arch.bias == "shared":
-            biases = tuple(b)
-            if len(biases) != arch.depth:
-                return None
-            flat += biases
-        else:
-            biases = tuple(map(tuple, b))
-            if list(map(len, biases)) != per_layer:
-                return None
-            for r in biases:
-                flat += r
-        # Every value a float (no bool, int or text) and finite: a NaN or an infinity makes the sum
-        # NaN or infinite (as would an overflow of finite values, which merely takes the slow path).
-        if set(map(type, flat)) != _FLOAT or not math.isfinite(sum(flat)) or not lr > 0:
-            return None
-        if arch.loss in ("bce", "cross_entropy"):
-            check_outputs(arch, targets, "")
-    except (TypeError, KeyError, NnexamError, OverflowError, AttributeError):
-        return None
-    return Network(arch, weights, biases, inputs, targets, lr, first.notation, first.names)
-
-
-def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
-    """Check and build a Manifest from its JSON mapping."""
-    if d.get("format") != FORMAT:
-        raise NnexamError(f"{source}: not an nnexam manifest (key 'format' should be \"{FORMAT}\")")
-    if d.get("format_version") != FORMAT_VERSION:
-        raise NnexamError(f"{source}: manifest format_version {d.get('format_version')!r}; this nnexam reads {FORMAT_VERSION}")
-    questions = []
+def _questions(d: Mapping[str, Any], source: str) -> tuple[Question, ...]:
+    questions: list[Question] = []
     for i, q in enumerate(_need(d, "questions", source, list)):
         where = f"{source}: questions[{i}]"
         if not isinstance(q, dict):
@@ -248,55 +218,153 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
             _need(q, "name", where, str), label, _need(q, "task", where, str), float(points), decimals,
             kind, float(value),
         ))
+    return tuple(questions)
+
+
+def _student(s: Any, where: str) -> tuple[str, str, str, Mapping[str, str]]:
+    """A student's id, name, variant and files, checked."""
+    if type(s) is dict:  # as nnexam writes them: checked with as few calls as can be (100,000 students)
+        sid, name, variant, files = s.get("id"), s.get("name", ""), s.get("variant"), s.get("files", {})
+        if type(sid) is str and type(name) is str and type(variant) is str and type(files) is dict and set(map(type, files.values())) <= _TEXT:
+            return sid, name, variant, files
+    if not isinstance(s, dict):
+        raise NnexamError(f"{where}: expected an object")
+    files = s.get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise NnexamError(f"{where}.files: expected an object of file paths")
+    name = s.get("name", "")
+    return (_need(s, "id", where, str), name if isinstance(name, str) else str(name), _need(s, "variant", where, str), files)
+
+
+def _students_v2(d: Mapping[str, Any], source: str, raw: list) -> tuple[tuple[StudentVariant, ...], np.ndarray]:
+    """Students of a format 2 manifest: the shared network spec with each student's list of givens.
+
+    A class of 100,000 is checked column by column with numpy; only a manifest that fails a check
+    is searched student by student, to name the first bad value.
+    """
+    shared = _shared_network(d, source)
+    arch = shared.arch
+    given = arch.given_names()
+    people, rows = [], []
+    for i, s in enumerate(raw):
+        people.append(_student(s, f"{source}: students[{i}]"))
+        rows.append(s.get("givens"))
+    table = _table(rows, len(given))
+    if table is not None:
+        targets = table[:, [given.index(f"t_{j}") for j in range(1, arch.layers[-1] + 1)]]
+        if not (np.isfinite(table).all() and (table[:, given.index("eta")] > 0).all() and _targets_ok(arch, targets)):
+            table = None
+    if table is None:
+        for i, r in enumerate(rows):
+            _check_row(arch, r, f"{source}: students[{i}].givens")
+        raise AssertionError("a check failed that no student fails")  # pragma: no cover
+    students = tuple(StudentVariant(sid, name, variant, tuple(v), shared, files)
+                     for (sid, name, variant, files), v in zip(people, table.tolist()))
+    return students, table
+
+
+def _table(rows: list, width: int) -> np.ndarray | None:
+    """The rows as one float array when each is a list of `width` numbers; None otherwise."""
+    if set(map(type, rows)) != {list} or set(map(len, rows)) != {width} or set(map(type, chain.from_iterable(rows))) not in _NUMBERS:
+        return None
+    try:
+        return np.array(rows, dtype=float)
+    except OverflowError:  # an integer beyond float64
+        return None
+
+
+def _finite(v: Any) -> bool:
+    """A JSON number that is a finite float64 (not a bool, a string, null or a 400-digit integer)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _shared_network(d: Mapping[str, Any], source: str) -> Shared:
+    """The architecture, notation and names table of the manifest's `network`, checked as a spec's."""
+    where = f"{source}: network"
+    shared = _need(d, "network", source, dict)
+    unknown = sorted(set(shared) - set(_SHARED_KEYS))
+    if unknown:
+        raise NnexamError(f"{where}: unknown key {unknown[0]!r} (expected {', '.join(_SHARED_KEYS)}; numbers are each student's givens)")
+    arch = parse_architecture(shared, where)
+    notation = shared.get("notation", "mazur")
+    if notation not in NOTATIONS:
+        raise NnexamError(f"{where}: key 'notation' must be one of {', '.join(NOTATIONS)}")
+    names = parse_names(shared, where, arch)
+    if _need(d, "given_names", source, list) != list(arch.given_names()):
+        raise NnexamError(f"{source}: key 'given_names' should be {', '.join(arch.given_names())} for this network")
+    return Shared(arch, notation, names)
+
+
+def _check_row(arch: Architecture, r: Any, where: str) -> None:
+    """One student's givens, checked one by one: raises one line naming the first bad value."""
+    given = arch.given_names()
+    if not isinstance(r, list) or len(r) != len(given):
+        raise NnexamError(f"{where}: expected a list of {len(given)} numbers ({', '.join(given[:3])}, ...)")
+    for j, v in enumerate(r):
+        if not _finite(v):
+            raise NnexamError(f"{where}[{j}] ({given[j]}): expected a finite number, got {json.dumps(v)}")
+    eta = r[given.index("eta")]
+    if eta <= 0:
+        raise NnexamError(f"{where}[{given.index('eta')}] (eta): expected a positive learning rate, got {eta}")
+    check_outputs(arch, tuple(float(r[given.index(f"t_{j}")]) for j in range(1, arch.layers[-1] + 1)), where)
+
+
+def _targets_ok(arch: Architecture, targets: np.ndarray) -> bool:
+    """Every student's targets are ones the loss can take (as spec.check_outputs requires)."""
+    if arch.loss not in ("bce", "cross_entropy"):
+        return True
+    ok = bool(((targets >= 0.0) & (targets <= 1.0)).all())
+    if ok and arch.loss == "cross_entropy" and arch.activations[-1] == "softmax":
+        ok = all(abs(sum(row) - 1.0) <= 1e-9 for row in targets.tolist())  # summed as check_outputs sums
+    return ok
+
+
+def _students_v1(source: str, raw: list) -> tuple[tuple[StudentVariant, ...], None]:
+    """Students of a format 1 manifest (a whole spec and the answers per student): each spec checked in full."""
+    students = []
+    for i, s in enumerate(raw):
+        where = f"{source}: students[{i}]"
+        sid, name, variant, files = _student(s, where)
+        net = parse_spec(_need(s, "network", where, dict), f"{where}.network")
+        if students and net.arch != students[0].network.arch:
+            raise NnexamError(f"{where}: network architecture differs from the first student's")
+        students.append(StudentVariant.of(sid, name, variant, net, files))
+    return tuple(students), None
+
+
+def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
+    """Check and build a Manifest from its JSON mapping."""
+    if d.get("format") != FORMAT:
+        raise NnexamError(f"{source}: not an nnexam manifest (key 'format' should be \"{FORMAT}\")")
+    version = d.get("format_version")
+    if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
+        raise NnexamError(f"{source}: manifest format_version {version!r}; this nnexam reads 1 and {FORMAT_VERSION}")
+    questions = _questions(d, source)
     notation = d.get("notation", "mazur")
     if notation not in STYLES:
         raise NnexamError(f"{source}: key 'notation' must be one of {', '.join(STYLES)}")
-    students = []
-    arch = None
-    first: Network | None = None
-    first_meta: dict[str, Any] = {}
-    for i, s in enumerate(_need(d, "students", source, list)):
-        where = f"{source}: students[{i}]"
-        if not isinstance(s, dict):
-            raise NnexamError(f"{where}: expected an object")
-        spec = _need(s, "network", where, dict)
-        net = _fast_network(spec, first, first_meta) if first is not None else None
-        if net is None:  # the first student, or anything unusual: the full check, with its messages
-            net = parse_spec(spec, f"{where}.network")
-        if first is None:
-            first, first_meta = net, {k: spec.get(k) for k in _META_KEYS}
-        if arch is None:
-            arch = net.arch
-        elif net.arch is not arch and net.arch != arch:
-            raise NnexamError(f"{where}: network architecture differs from the first student's")
-        answers = _need(s, "answers", where, dict)
-        if set(map(type, answers.values())) - _FLOAT or not math.isfinite(sum(answers.values())):  # check each
-            for k, v in answers.items():
-                if type(v) not in (int, float) or not math.isfinite(v):
-                    raise NnexamError(f"{where}.answers.{k}: expected a finite number")
-            answers = {k: float(v) for k, v in answers.items()}
-        files = s.get("files", {})
-        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-            raise NnexamError(f"{where}.files: expected an object of file paths")
-        name = s.get("name", "")
-        students.append(StudentVariant(
-            _need(s, "id", where, str), name if isinstance(name, str) else str(name), _need(s, "variant", where, str),
-            net, answers, files,
-        ))
-    if not students:
+    raw = _need(d, "students", source, list)
+    if not raw:
         raise NnexamError(f"{source}: the manifest lists no students")
-    if len({st.id for st in students}) != len(students):
+    students, table = _students_v2(d, source, raw) if version == FORMAT_VERSION else _students_v1(source, raw)
+    ids = [st.id for st in students]
+    if len(set(ids)) != len(ids):
         seen: set[str] = set()
-        dup = next(i for i, st in enumerate(students) if st.id in seen or seen.add(st.id))
-        raise NnexamError(f"{source}: students[{dup}]: id {students[dup].id!r} appears twice")
-    graph = build_graph(arch)
+        dup = next(i for i, sid in enumerate(ids) if sid in seen or seen.add(sid))
+        raise NnexamError(f"{source}: students[{dup}]: id {ids[dup]!r} appears twice")
+    graph = build_graph(students[0].network.arch)
     for q in questions:
         if q.name not in graph:
             raise NnexamError(f"{source}: question '{q.name}' is not a step of this network")
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
-        notation, tuple(questions), tuple(students), str(d.get("nnexam_version", "")),
+        notation, questions, students, str(d.get("nnexam_version", "")), table,
     )
 
 
@@ -320,4 +388,4 @@ def load_manifest(path: str | Path) -> Manifest:
     return manifest_from_dict(d, str(path))
 
 
-__all__ = ["Manifest", "Question", "StudentVariant", "load_manifest", "manifest_from_dict", "parse_architecture"]
+__all__ = ["Manifest", "Question", "Shared", "StudentVariant", "load_manifest", "manifest_from_dict", "parse_architecture"]

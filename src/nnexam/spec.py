@@ -6,6 +6,7 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -101,9 +102,48 @@ class Network:
                     values[f"b{l}_{j}"] = b
         return values
 
+    def values(self) -> tuple[float, ...]:
+        """Every given value, in the order of `Architecture.given_names()`."""
+        return tuple(self.given_values().values())
+
     def to_dict(self) -> dict[str, Any]:
         """The spec as the TOML/JSON mapping `nnexam solve` reads."""
         return network_dict(self.arch, self.given_values(), self.notation, dict(self.names))
+
+
+@lru_cache(maxsize=16)
+def _slices(arch: Architecture) -> tuple[tuple[tuple[slice, ...], ...], tuple[slice, ...]]:
+    """Where each weight row and each bias group sits in a list of values in given_names() order."""
+    L = arch.layers
+    i = L[0] + L[-1] + 1  # after the inputs, the targets and the learning rate
+    weights = []
+    for l in range(1, arch.depth + 1):
+        weights.append(tuple(slice(i + j * L[l - 1], i + (j + 1) * L[l - 1]) for j in range(L[l])))
+        i += L[l] * L[l - 1]
+    if arch.bias == "shared":
+        return tuple(weights), (slice(i, i + arch.depth),)
+    biases = []
+    if arch.bias == "per_neuron":
+        for l in range(1, arch.depth + 1):
+            biases.append(slice(i, i + L[l]))
+            i += L[l]
+    return tuple(weights), tuple(biases)
+
+
+def network_from_values(arch: Architecture, values: tuple[float, ...], notation: str = "mazur",
+                        names: tuple[tuple[str, str], ...] = ()) -> Network:
+    """The Network whose given values, in `given_names()` order, are `values` (floats, already checked).
+
+    A manifest of 100,000 students builds 100,000 of these, so slicing is done with map.
+    """
+    weight_rows, bias_groups = _slices(arch)
+    nx, nt = arch.layers[0], arch.layers[-1]
+    weights = tuple([tuple(map(values.__getitem__, rows)) for rows in weight_rows])
+    if arch.bias == "shared":
+        biases: tuple = values[bias_groups[0]]
+    else:
+        biases = tuple(map(values.__getitem__, bias_groups))
+    return Network(arch, weights, biases, values[:nx], values[nx:nx + nt], values[nx + nt], notation, names)
 
 
 def network_dict(arch: Architecture, givens: Mapping[str, float], notation: str, names: Mapping[str, str]) -> dict[str, Any]:

@@ -366,7 +366,7 @@ def _answers(exam: Exam, student: StudentVariant, values: Mapping[str, np.ndarra
     rows = []
     for _, numbered in exam.tasks:
         for num, q in numbered:
-            v = student.answers.get(q.name, float(values[q.name][0]))
+            v = float(values[q.name][0])
             rows.append(AnswerRow(num, word(exam.latex[q.name]), q.label, minus(fmt(v, q.decimals)), fmt_points(q.points)))
     total = sum(q.points for q in exam.manifest.questions)
     return [Heading("Answers", points_note(total), size=10.5), AnswerTable(rows)]
