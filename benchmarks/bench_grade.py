@@ -1,7 +1,7 @@
 """Grading and generating at scale: `python benchmarks/bench_grade.py [STUDENTS]` (default 100,000).
 
-1. `generate` for STUDENTS students without PDFs: the API call plus manifest.json and
-   submission_template.csv written, as `nnexam generate --no-pdf` does.
+1. `generate` for STUDENTS students without PDFs: the API call plus manifest.json,
+   submission_template.csv and answer_key.csv written, as `nnexam generate --no-pdf` does.
 2. `nnexam grade` on STUDENTS submission rows with every output written (grades.csv, one feedback
    file per student, canvas.csv, moodle.csv, report.pdf), run through the CLI in this process,
    against the floor measured in the same run: reading the same CSV with Python's csv module,
@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from nnexam.bank import load_bank
 from nnexam.cli import cli
 from nnexam.files import write_atomic
-from nnexam.generate import class_ids, generate, submission_template
+from nnexam.generate import answer_key, class_ids, generate, submission_template
 from nnexam.mistakes import BY_NAME
 from nnexam.solve import evaluate, evaluate_step
 
@@ -103,6 +103,7 @@ def run(students: int = STUDENTS) -> list[str]:
         manifest = generate(bank, "2026", class_ids(students))
         write_atomic(exam / "manifest.json", manifest.to_json())
         write_atomic(exam / "submission_template.csv", submission_template(manifest))
+        write_atomic(exam / "answer_key.csv", answer_key(manifest))
         t_gen = time.perf_counter() - t
         lines.append(f"generate --no-pdf, {students:,} students ({len(manifest.questions)} answers each): "
                      f"{t_gen:.1f} s ({1e6 * t_gen / students:.0f} µs per student)")

@@ -14,10 +14,13 @@ import tomllib
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnexam.bank import parse_bank
 from nnexam.cli import cli
 from nnexam.errors import NnexamError
+from nnexam.files import safe_stem, unique_stems
 from nnexam.generate import answer_key, check_rules, class_ids, generate, questions
 from nnexam.grade import grade, parse_submissions
 from nnexam.roster import parse_roster, read_roster
@@ -255,3 +258,19 @@ def test_a_canvas_roster_with_id_and_sis_user_id_is_not_a_duplicate():
 
 def test_roster_delimiter_ignores_quoted_commas():
     assert parse_roster('ID;"Full name, as listed"\n1;"Lee, Ann"\n', "r.csv") == [("1", "")]
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="aZ09._@- /\\:*é\u0301ßİ", max_size=90) | st.sampled_from(["CON", "nul.txt", "a" * 81, "s001", "..", "-"]))
+def test_file_stems_from_ids_are_safe_and_plain_ids_keep_their_name(student_id):
+    stem = safe_stem(student_id)
+    assert stem and len(stem) <= 80 and re.fullmatch(r"[A-Za-z0-9._@-]+", stem)
+    assert stem[0] not in "._" and stem.upper().split(".")[0] not in _RESERVED
+    plain = re.fullmatch(r"[A-Za-z0-9@-](?:[A-Za-z0-9._@-]*[A-Za-z0-9@-])?", student_id)
+    if plain and len(student_id) <= 80 and student_id.upper().split(".")[0] not in _RESERVED:
+        assert stem == student_id
+    stems = unique_stems([student_id, student_id.upper(), student_id.lower()])
+    assert len({s.lower() for s in stems}) == 3

@@ -53,8 +53,13 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
+_ALREADY_SAFE = re.compile(r"[A-Za-z0-9@-](?:[A-Za-z0-9._@-]{0,78}[A-Za-z0-9@-])?")
+
+
 def safe_stem(student_id: str) -> str:
     """A file-name stem from a student id: ASCII letters, digits, '-', '_', '.', '@'; no path escapes."""
+    if _ALREADY_SAFE.fullmatch(student_id) and student_id.upper().split(".")[0] not in _WINDOWS_RESERVED:
+        return student_id  # the usual id (s001, 20261234, jdoe@uni.edu) is its own stem
     s = unicodedata.normalize("NFKD", student_id).encode("ascii", "ignore").decode("ascii")
     s = re.sub(r"[^A-Za-z0-9._@-]+", "_", s).strip("._ ")
     if not s or s.upper().split(".")[0] in _WINDOWS_RESERVED:
