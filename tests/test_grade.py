@@ -213,3 +213,47 @@ def test_a_manifest_reads_back_the_same_networks_in_both_formats():
     old = manifest_from_dict(v1, "old.json")
     assert [s.network for s in old.students] == [s.network for s in again.students]
     assert np.array_equal(old.table, again.table)
+
+
+
+def test_marking_entries_together_or_one_by_one_gives_the_same_marks():
+    # The mistaken chains are computed only for entries with an answer still unexplained: an entry's
+    # marks must not depend on which other entries are marked with it.
+    m = make_manifest(students=8)
+    k = keys(m)
+    mistakes = applicable(m.graph)
+    answers = []
+    for i, s in enumerate(m.students):
+        if i % 3 == 0:
+            values = k[i]
+        else:
+            chain = evaluate(m.graph, s.network.givens(), mistake=mistakes[i % len(mistakes)])
+            values = {name: float(v[0]) for name, v in chain.items()}
+        text = as_text(m, values)
+        if i % 4 == 1:
+            text[m.questions[i % len(m.questions)].name] = "0.9999"  # wrong, and no known mistake
+        answers.append(text)
+    together = run(m, answers)
+    for i, s in enumerate(m.students):
+        alone = run(m, [answers[i]], ids=[s.id], variants=[s.variant])
+        for field in ("verdict", "mistake", "expected", "own", "points"):
+            assert np.array_equal(getattr(alone, field)[0], getattr(together, field)[i], equal_nan=True), (i, field)
+
+
+def test_resubmissions_case_folded_ids_loose_variants_and_unknown_ids():
+    m = make_manifest(students=3)
+    k = keys(m)
+    s1, s2 = m.students[0], m.students[1]
+    ids = [s1.id, f" {s1.id.upper()} ", s1.id, s2.id, "nobody", s2.id]
+    variants = [s1.variant, s1.variant, f" {s1.variant.lower()[:2]} {s1.variant.lower()[2:]}", "V99", "V01", s2.variant]
+    answers = [as_text(m, k[0])] * 3 + [as_text(m, k[1])] * 3
+    g = run(m, answers, ids=ids, variants=variants)
+    assert g.status == ("duplicate", "duplicate", "graded", "variant mismatch", "unknown student", "graded")
+    assert g.notes[0] == (f"line 2: {s1.id.upper()} submitted again on line 3; the later row is graded",)
+    assert g.notes[1] == (f"line 3: {s1.id} submitted again on line 4; the later row is graded",)
+    assert g.notes[2] == () and g.notes[5] == ()
+    assert g.notes[3] == (f"line 5: variant 'V99' is not {s2.id}'s variant ({s2.variant}); not graded",)
+    assert g.notes[4] == ("line 6: student id 'nobody' is not in the manifest",)
+    assert g.student.tolist() == [0, 0, 0, 1, -1, 1]
+    assert g.graded.tolist() == [False, False, True, False, False, True]
+    assert g.missing == (2,)

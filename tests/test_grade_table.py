@@ -47,6 +47,33 @@ def test_parse_column_fast_and_slow_paths_agree():
     assert values[0] == 0.1 and math.isnan(values[1]) and bad == [2, 3]
 
 
+def _cell_by_cell(cells):
+    values, bad = [], []
+    for i, c in enumerate(cells):
+        try:
+            values.append(parse_number(c))
+        except Unreadable:
+            values.append(math.nan)
+            bad.append(i)
+    return np.array(values, dtype=float), bad
+
+
+_ODD_CELLS = ["", " ", "0,5", "1.234,5", "1,234.5", "1 234,5", "8.2e-2", "1e999", "nan", "inf", "1_000", "0.1O", "--1",
+              "-", "+", ".", ",", "+.5", "5.", "-0", "-0,000", "\u22120.25", "'-0.5", "0.0.5", "\x00", "1\x002", "٣",
+              "1234567890123456", "123456789012345", "-.123456789012345", "0.0000000000000001"]
+
+
+@given(st.lists(st.one_of(st.from_regex(r"[+-]?[0-9]{0,17}[.,]?[0-9]{0,17}", fullmatch=True), st.sampled_from(_ODD_CELLS)),
+                max_size=30))
+def test_parse_column_reads_every_cell_as_parse_number_does(cells):
+    values, bad = parse_column(cells)
+    expected, expected_bad = _cell_by_cell(cells)
+    assert bad == expected_bad
+    assert np.array_equal(np.isnan(values), np.isnan(expected))
+    finite = ~np.isnan(expected)
+    assert values[finite].tobytes() == expected[finite].tobytes()  # to the bit: -0.0 and the last digit too
+
+
 def test_header_keys_ignore_case_spaces_and_separators():
     assert header_key("dE/dw5") == header_key("dE_dw5") == header_key(" de dw5 ") == header_key("DE-DW5")
 
@@ -150,3 +177,33 @@ def test_split_raw_keeps_every_byte():
     assert [len(r.fields) for r in recs] == [3, 3, 2]
     assert text[recs[0].fields[1][0]:recs[0].fields[1][1]] == '"b,""c"""'
     assert text[recs[1].fields[2][0]:recs[1].fields[2][1]] == '"x\ny"'
+
+
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) not in "\r\n"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_every_kind_of_space_is_stripped_from_cells(delimiter):
+    for space in _SPACES:
+        for cell in (f"{space}1", f"1{space}", f'"{space}1"', f'"1{space}"', f'"1"{space}', f'""{space}1'):
+            if space == delimiter and not cell.startswith(f'"{space}') and not cell.startswith(f'"1{space}'):
+                continue  # outside quotes it is the delimiter
+            text = f"a{delimiter}b\n{cell}{delimiter}x\nx{delimiter}{cell}\n"
+            assert read_table(text.encode(), "t.csv").rows == (("1", "x"), ("x", "1")), (repr(space), cell)
+
+
+def test_cells_without_spaces_are_read_as_written_and_a_quote_open_at_the_end_is_stripped():
+    table = read_table(b'a,b\n"x,1",2\n3,"4\n', "t.csv")
+    assert table.rows == (("x,1", "2"), ("3", "4")) and table.lines == (2, 3)
+
+
+def test_stray_byte_order_marks_and_multi_line_cells_are_stripped():
+    table = read_table('a,b\n\ufeffx ,"y\n"\n1,2\n'.encode(), "t.csv")
+    assert table.rows == (("x", "y"), ("1", "2")) and table.lines == (3, 4)
+
+
+@given(st.text(alphabet="ab \r\n\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029", max_size=12))
+def test_lines_are_the_lines_of_splitlines(text):
+    from nnexam.table import _lines
+
+    assert list(_lines(text)) == text.splitlines()

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter, ne
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -148,41 +150,54 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
     unreadable = np.zeros((n, nq), dtype=bool)
     blank_column = ("",) * n
     texts: list[tuple[str, ...]] = []
-    issues: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    issues: dict[int, list[tuple[str, str]]] = {}  # only rows with something to report
     for qi in range(nq):
         ci = column_of.get(qi)
         if ci is None:
             texts.append(blank_column)
             continue
-        cells = table.column(ci)
+        cells = tuple(table.column(ci))
         col, bad = parse_column(cells)
         values[:, qi] = col
         for r in bad:
             unreadable[r, qi] = True
-            issues[r].append((UNREADABLE_CELLS, f"line {table.lines[r]}, column {table.header[ci]}: {cells[r]!r} is not a number"))
-        texts.append(tuple(cells))
+            issues.setdefault(r, []).append((UNREADABLE_CELLS, f"line {table.lines[r]}, column {table.header[ci]}: {cells[r]!r} is not a number"))
+        texts.append(cells)
     # Rows of another length than the header. More cells (often a decimal comma in a comma-separated
     # file) cannot be matched to questions: every answer of the row is unreadable. Fewer cells are
     # trailing blanks, noted.
     width = len(table.header)
     asked = np.array([qi in column_of for qi in range(nq)])
-    for r, row in enumerate(table.rows):
-        if len(row) == width:
-            continue
+    for r in _ragged_rows(table.rows, width):
+        row = table.rows[r]
         used = len(row)
         while used and not row[used - 1]:
             used -= 1
         if used > width:
             values[r] = np.nan
             unreadable[r] |= asked
-            issues[r].insert(0, (UNREADABLE_CELLS, f"line {table.lines[r]}: {used} cells but the header has {width} "
-                                 "(a decimal comma in a comma-separated file?), so no answer can be matched to its question"))
+            issues.setdefault(r, []).insert(0, (UNREADABLE_CELLS, f"line {table.lines[r]}: {used} cells but the header has {width} "
+                                                "(a decimal comma in a comma-separated file?), so no answer can be matched to its question"))
         elif used < width and used > id_col:
-            issues[r].append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
+            issues.setdefault(r, []).append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
     ids = tuple(table.column(id_col))
     variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
-                       tuple(tuple(i) for i in issues), tuple(warnings))
+                       _per_entry(issues, n), tuple(warnings))
+
+
+def _ragged_rows(rows: Sequence[tuple[str, ...]], width: int) -> list[int]:
+    """Indices of the rows with another number of cells than `width`."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return np.flatnonzero(lengths != width).tolist()
+
+
+def _per_entry(issues: Mapping[int, list[tuple[str, str]]], n: int) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Issues found for some entries as a tuple over all n entries (the empty tuple for the others)."""
+    out: list[tuple[tuple[str, str], ...]] = [()] * n
+    for e, found in issues.items():
+        out[e] = tuple(found)
+    return tuple(out)
 
 
 def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col: int, keys: list[str], lookup: Mapping[str, int]) -> Submissions:
@@ -193,22 +208,28 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     variants: list[str] = []
     cells: list[dict[int, tuple[str, int]]] = []
     issues: list[list[tuple[str, str]]] = []
+    question_of: dict[str, int | None] = {}  # each spelling of a label matched once
+
+    def get(row: tuple[str, ...], c: int | None) -> str:
+        return row[c] if c is not None and c < len(row) else ""
+
     for row, line in zip(table.rows, table.lines):
-        get = (lambda c: row[c] if c is not None and c < len(row) else "")
-        sid = get(id_col)
+        sid = get(row, id_col)
         if sid not in order:
             order[sid] = len(order)
             lines.append(line)
-            variants.append(get(variant_col))
+            variants.append(get(row, variant_col))
             cells.append({})
             issues.append([])
         e = order[sid]
-        v = get(variant_col)
+        v = get(row, variant_col)
         if v and variants[e] and v != variants[e]:
             issues[e].append((MISMATCH, f"line {line}: variant {v!r} differs from {variants[e]!r} on line {lines[e]}"))
         variants[e] = variants[e] or v
-        label = get(q_col)
-        qi = _match(label, lookup)
+        label = get(row, q_col)
+        if label not in question_of:
+            question_of[label] = _match(label, lookup)
+        qi = question_of[label]
         if qi is None:
             issues[e].append((UNREADABLE_CELLS, f"line {line}: {label!r} is not a question of this exam"))
             continue
@@ -216,19 +237,21 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
             issues[e].append((DUPLICATE, f"line {line}: {manifest.questions[qi].label} answered again (line {cells[e][qi][1]}); the later answer is graded"))
         if a_col >= len(row):
             issues[e].append(("", f"line {line}: no answer cell for {manifest.questions[qi].label} (blank)"))
-        cells[e][qi] = (get(a_col), line)
+        cells[e][qi] = (get(row, a_col), line)
     n = len(order)
     values = np.full((n, nq), np.nan)
     unreadable = np.zeros((n, nq), dtype=bool)
     texts = [[""] * n for _ in range(nq)]
-    for e, answers in enumerate(cells):
-        for qi, (text, line) in answers.items():
-            texts[qi][e] = text
-            try:
-                values[e, qi] = parse_number(text)
-            except Unreadable:
-                unreadable[e, qi] = True
-                issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number"))
+    answered = [(e, qi, text, line) for e, answers in enumerate(cells) for qi, (text, line) in answers.items()]
+    parsed, bad = parse_column([text for _, _, text, _ in answered])  # every answer at once
+    if answered:
+        values[[a[0] for a in answered], [a[1] for a in answered]] = parsed
+    for e, qi, text, _ in answered:
+        texts[qi][e] = text
+    for j in bad:
+        e, qi, text, line = answered[j]
+        unreadable[e, qi] = True
+        issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number"))
     return Submissions(table.source, "long", tuple(lines), tuple(order), tuple(variants), values,
                        tuple(tuple(t) for t in texts), unreadable, tuple(tuple(i) for i in issues), table.warnings)
 
@@ -315,11 +338,6 @@ class Grades:
         return (self.record(i) for i in range(len(self.status)))
 
 
-def stacked_givens(manifest: Manifest, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """The given values of the manifest students at `rows`, one array per given (student axis first)."""
-    return manifest.givens(rows)
-
-
 def band_decimals(manifest: Manifest) -> dict[str, int]:
     """Decimals a student writes each step with: asked steps their own, others the bank's or the most common."""
     bank = manifest.bank if isinstance(manifest.bank, Mapping) else {}
@@ -371,14 +389,20 @@ class Marks:
 
 def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str], submitted: np.ndarray,
          width: np.ndarray, unreadable: np.ndarray | None = None, key: Mapping[str, np.ndarray] | None = None) -> Marks:
-    """Correct, follow-through, known mistake, wrong or blank for every (entry, question), all entries at once."""
+    """Correct, follow-through, known mistake, wrong or blank for every (entry, question), all entries at once.
+
+    Every step is computed entry by entry (elementwise), so the mistaken chains are computed only
+    for the entries with an answer still unexplained: the same values, for fewer entries.
+    """
     n, nq = submitted.shape
+    # Column-major: each question's column is contiguous for the per-question passes below.
+    submitted, width = np.asfortranarray(submitted), np.asfortranarray(width)
     if key is None:
         key = evaluate(graph, givens)
-    expected = np.stack([np.broadcast_to(key[q], (n,)) for q in names], axis=1) if nq else np.zeros((n, 0))
+    expected = _columns([np.broadcast_to(key[q], (n,)) for q in names], n)
     correct = accepts(submitted, expected, width)
     present = ~np.isnan(submitted)
-    valid = present.copy()
+    valid = present.copy(order="F")
     for i, q in enumerate(names):
         valid[:, i] &= plausible(graph, q, submitted[:, i])
     # The student's own chain: their valid values replace computed ones; blank or absurd ones do not.
@@ -393,8 +417,8 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
         if step.name in column:
             t = t | ~valid[:, column[step.name]]
         tainted[step.name] = t
-    own = np.full((n, nq), np.nan)
-    follow = np.zeros((n, nq), dtype=bool)
+    own = np.full((n, nq), np.nan, order="F")
+    follow = np.zeros((n, nq), dtype=bool, order="F")
     for i, q in enumerate(names):
         if q not in graph:
             continue  # a given (check_key compares those as written)
@@ -403,32 +427,36 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
         follow[:, i] = accepts(submitted[:, i], value, width[:, i]) & ~_any(tainted, graph[q].inputs, n)
     follow &= ~correct
     mistakes = applicable(graph)
-    mistake = np.full((n, nq), -1, dtype=np.int16)
+    mistake = np.full((n, nq), -1, dtype=np.int16, order="F")
     undiagnosed = present & ~correct & ~follow
     # First the mistake made at this step on the student's own values (the specific explanation),
     # then whole chains computed with the mistake from the givens (two mistakes can end at the
     # same number: a flipped error sign and a + in the update both give w + η·|∂E/∂w|).
     for own_chain in (True, False):
         for mi, m in enumerate(mistakes):
-            if not undiagnosed.any():
+            rows = np.flatnonzero(undiagnosed.any(axis=1))  # entries with an answer still unexplained
+            if not len(rows):
                 break
+            at_rows = _rows(givens, rows, n)
             if own_chain:
                 wrong = rewrites(graph, m)
-                mine = evaluate(graph, givens, mistake=m, fixed=fixed)
+                mine = evaluate(graph, at_rows, mistake=m, fixed=_rows(fixed, rows, n))
             else:
-                full = evaluate(graph, givens, mistake=m)
+                full = evaluate(graph, at_rows, mistake=m)
             for i, q in enumerate(names):
-                if q not in graph or not undiagnosed[:, i].any():
+                todo = undiagnosed[rows, i]
+                if q not in graph or not todo.any():
                     continue
+                answer, tolerance = submitted[rows, i], width[rows, i]
                 if own_chain:
-                    value = np.broadcast_to(evaluate_step(wrong.get(q, graph[q].expr), mine), (n,))
-                    hit = accepts(submitted[:, i], value, width[:, i]) & ~accepts(value, own[:, i], width[:, i])
+                    value = np.broadcast_to(evaluate_step(wrong.get(q, graph[q].expr), mine), (len(rows),))
+                    hit = accepts(answer, value, tolerance) & ~accepts(value, own[rows, i], tolerance)
                 else:
-                    hit = accepts(submitted[:, i], full[q], width[:, i]) & ~accepts(full[q], expected[:, i], width[:, i])
-                newly = undiagnosed[:, i] & hit
+                    hit = accepts(answer, full[q], tolerance) & ~accepts(full[q], expected[rows, i], tolerance)
+                newly = rows[todo & hit]
                 mistake[newly, i] = mi
                 undiagnosed[newly, i] = False
-    verdict = np.full((n, nq), WRONG, dtype=np.int8)
+    verdict = np.full((n, nq), WRONG, dtype=np.int8, order="F")
     verdict[mistake >= 0] = MISTAKE
     verdict[follow] = FOLLOW
     verdict[correct] = CORRECT
@@ -436,6 +464,16 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     if unreadable is not None:
         verdict[unreadable] = UNREADABLE
     return Marks(expected, own, verdict, mistake, mistakes)
+
+
+def _columns(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Per-question arrays as one (n, questions) array, column-major."""
+    return np.stack(columns).T if columns else np.zeros((n, 0), order="F")
+
+
+def _rows(values: Mapping[str, np.ndarray], rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Each array (of n entries, or one value for all) at the given entries only."""
+    return {name: np.broadcast_to(np.asarray(v, dtype=float), (n,))[rows] for name, v in values.items()}
 
 
 def _any(flags: Mapping[str, np.ndarray], names: Sequence[str], n: int) -> np.ndarray:
@@ -447,46 +485,83 @@ def _any(flags: Mapping[str, np.ndarray], names: Sequence[str], n: int) -> np.nd
     return out
 
 
-def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], list[list[str]], np.ndarray, np.ndarray]:
-    """Match entries to students: unknown ids, duplicates (the later row wins) and variant mismatches."""
-    exact = {s.id: i for i, s in enumerate(manifest.students)}
-    folded: dict[str, int] = {}
-    for i, s in enumerate(manifest.students):
-        k = s.id.strip().casefold()
-        folded[k] = -1 if k in folded else i  # ids equal but for case: only an exact match decides
+def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], tuple[tuple[str, ...], ...], np.ndarray, np.ndarray]:
+    """Match entries to students: unknown ids, duplicates (the later row wins) and variant mismatches.
+
+    Returns each entry's status, notes, manifest index (-1 when unknown) and whether it is graded.
+    """
     n = len(subs.ids)
-    student = np.full(n, -1, dtype=np.int64)
-    graded = np.zeros(n, dtype=bool)
+    student = _student_indices(manifest, subs.ids)
+    known = student >= 0
+    mismatch = _variant_mismatches(manifest, subs, student)
+    graded = known & ~mismatch  # not graded when mismatched, and never in place of a gradable row of the same student
     status = [GRADED] * n
-    notes: list[list[str]] = [[msg for _, msg in subs.issues[e]] for e in range(n)]
-    last: dict[int, int] = {}
-    for e, sid in enumerate(subs.ids):
-        s = exact.get(sid, folded.get(sid.strip().casefold(), -1))
-        if s < 0:
-            status[e] = UNKNOWN
-            notes[e].insert(0, f"line {subs.lines[e]}: student id {sid!r} is not in the manifest" if sid
-                            else f"line {subs.lines[e]}: no student id")
-            continue
-        student[e] = s
-        want, got = manifest.students[s].variant, subs.variants[e]
-        if (got and _norm(got) != _norm(want)) or any(k == MISMATCH for k, _ in subs.issues[e]):
-            # Not graded, and never in place of a gradable row of the same student.
-            status[e] = MISMATCH
-            notes[e].insert(0, f"line {subs.lines[e]}: variant {got!r} is not {sid}'s variant ({want}); not graded")
-            continue
-        graded[e] = True
-        if s in last:
-            earlier = last[s]
-            status[earlier], graded[earlier] = DUPLICATE, False
-            notes[earlier].insert(0, f"line {subs.lines[earlier]}: {sid} submitted again on line {subs.lines[e]}; the later row is graded")
-        last[s] = e
-    for e in np.flatnonzero(graded).tolist():
-        kinds = {k for k, _ in subs.issues[e]}
-        for kind in (DUPLICATE, UNREADABLE_CELLS):
-            if kind in kinds:
-                status[e] = kind
-                break
-    return status, notes, student, graded
+    notes = {e: [msg for _, msg in found] for e, found in enumerate(subs.issues) if found}
+
+    def first_note(e: int, message: str) -> None:
+        notes.setdefault(e, []).insert(0, message)
+
+    for e in np.flatnonzero(~known).tolist():
+        status[e] = UNKNOWN
+        sid = subs.ids[e]
+        first_note(e, f"line {subs.lines[e]}: student id {sid!r} is not in the manifest" if sid else f"line {subs.lines[e]}: no student id")
+    for e in np.flatnonzero(mismatch).tolist():
+        status[e] = MISMATCH
+        want = manifest.students[student[e]].variant
+        first_note(e, f"line {subs.lines[e]}: variant {subs.variants[e]!r} is not {subs.ids[e]}'s variant ({want}); not graded")
+    for earlier, later in _resubmissions(student, graded):
+        status[earlier], graded[earlier] = DUPLICATE, False
+        first_note(earlier, f"line {subs.lines[earlier]}: {subs.ids[later]} submitted again on line {subs.lines[later]}; the later row is graded")
+    for e, found in enumerate(subs.issues):
+        if found and graded[e]:
+            kinds = {k for k, _ in found}
+            for kind in (DUPLICATE, UNREADABLE_CELLS):
+                if kind in kinds:
+                    status[e] = kind
+                    break
+    out: list[tuple[str, ...]] = [()] * n
+    for e, messages in notes.items():
+        out[e] = tuple(messages)
+    return status, tuple(out), student, graded
+
+
+def _student_indices(manifest: Manifest, ids: Sequence[str]) -> np.ndarray:
+    """The manifest index of each id, -1 when unknown: an exact match, else one equal but for case and spaces."""
+    students = manifest.students
+    exact = dict(zip(map(attrgetter("id"), students), range(len(students))))
+    index = np.fromiter(map(exact.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+    unmatched = np.flatnonzero(index < 0).tolist()
+    if unmatched:
+        folded: dict[str, int] = {}
+        for i, s in enumerate(students):
+            k = s.id.strip().casefold()
+            folded[k] = -1 if k in folded else i  # ids equal but for case: only an exact match decides
+        for e in unmatched:
+            index[e] = folded.get(ids[e].strip().casefold(), -1)
+    return index
+
+
+def _variant_mismatches(manifest: Manifest, subs: Submissions, student: np.ndarray) -> np.ndarray:
+    """True for entries of a known student written with another variant than the student's (or found so while parsing)."""
+    known = student >= 0
+    variant_of = [*map(attrgetter("variant"), manifest.students), ""]  # index -1 (unknown): ""
+    wanted = list(map(variant_of.__getitem__, student.tolist()))
+    mismatch = np.zeros(len(subs.ids), dtype=bool)
+    for e in compress(range(len(wanted)), map(ne, subs.variants, wanted)):  # written otherwise, if at all
+        got = subs.variants[e]
+        mismatch[e] = bool(known[e] and got and _norm(got) != _norm(wanted[e]))
+    for e, found in enumerate(subs.issues):
+        if found and known[e] and any(k == MISMATCH for k, _ in found):
+            mismatch[e] = True
+    return mismatch
+
+
+def _resubmissions(student: np.ndarray, graded: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(earlier, later) pairs of graded entries of the same student, each later one the next in the file."""
+    rows = np.flatnonzero(graded)
+    by_student = rows[np.argsort(student[rows], kind="stable")]  # file order within each student
+    again = np.flatnonzero(student[by_student[1:]] == student[by_student[:-1]])
+    return zip(by_student[again].tolist(), by_student[again + 1].tolist())
 
 
 def _norm(variant: str) -> str:
@@ -508,7 +583,7 @@ def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy(
     mistake = np.full((n, nq), -1, dtype=np.int16)
     mistakes = applicable(graph)
     if len(rows):
-        givens = stacked_givens(manifest, student[rows])
+        givens = manifest.givens(student[rows])
         key = evaluate(graph, givens)
         band = rounding_bands(graph, key, band_decimals(manifest))
         width = np.stack([accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, key[q.name], band[q.name])
@@ -519,9 +594,10 @@ def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy(
         expected[rows], own[rows], verdict[rows], mistake[rows] = marks.expected, marks.own, marks.verdict, marks.mistake
         points[rows] = share * np.array([q.points for q in questions])
         mistakes = marks.mistakes
-    seen = set(student[student >= 0].tolist())
-    missing = tuple(i for i in range(len(manifest.students)) if i not in seen)
-    return Grades(manifest, submissions, policy, tuple(status), tuple(tuple(x) for x in notes), student, graded,
+    submitted_by = np.zeros(len(manifest.students), dtype=bool)
+    submitted_by[student[student >= 0]] = True
+    missing = tuple(np.flatnonzero(~submitted_by).tolist())
+    return Grades(manifest, submissions, policy, tuple(status), notes, student, graded,
                   expected, own, points, verdict, mistake, mistakes, missing)
 
 

@@ -12,12 +12,15 @@ and every other cell untouched.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import compress
+from operator import itemgetter
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,7 +45,7 @@ class Table:
     def column(self, index: int) -> list[str]:
         """One column's cells ('' where a short row has none)."""
         try:
-            return [row[index] for row in self.rows]
+            return list(map(itemgetter(index), self.rows))
         except IndexError:
             return [row[index] if index < len(row) else "" for row in self.rows]
 
@@ -86,57 +89,117 @@ def sniff_delimiter(line: str) -> str:
 
 def read_table(data: bytes, source: str) -> Table:
     """Parse CSV bytes into a Table, or raise one NnexamError saying why it cannot be read."""
-    if not data.strip():
+    if not data or data.isspace():  # data.strip() is empty, without copying a large file
         raise NnexamError(f"{source}: the file is empty")
     text, encoding, decoded = decode(data, source)
     warnings = list(decoded)
-    lines = text.splitlines()
     first = 0
-    while first < len(lines) and not lines[first].strip():
+    for line in _lines(text):
+        if line.strip():
+            break
         first += 1
-    if first == len(lines):
+    else:
         raise NnexamError(f"{source}: the file is empty")
-    delimiter = ""
-    hint = re.fullmatch(r'"?sep=(.)"?\s*', lines[first])
+    hint = re.fullmatch(r'"?sep=(.)"?\s*', line)
     if hint:  # Excel's "sep=;" first line
         delimiter = hint.group(1)
         first += 1
-    if not delimiter:
-        delimiter = sniff_delimiter(lines[first] if first < len(lines) else "")
-    body = io.StringIO(text, newline="")
-    reader = csv.reader(body, delimiter=delimiter, skipinitialspace=False, strict=False)
-    header: tuple[str, ...] | None = None
-    rows: list[tuple[str, ...]] = []
-    line_numbers: list[int] = []
-    skip = first
-    strip = (lambda record: tuple(c.strip().strip("\ufeff") for c in record)) if "\ufeff" in text else (
-        lambda record: tuple(map(str.strip, record)))  # a stray BOM (pasted files) is stripped like a space
+    else:
+        delimiter = sniff_delimiter(line)
+    records, ends, runaway = _records(text, delimiter, source)
+    if runaway:
+        warnings += _runaway_quotes(source, text, [span for span in runaway if span[1] > first])
+    start = bisect.bisect_right(ends, first)  # records on the blank lines and "sep=;" before the header are not read
+    records, ends = records[start:], ends[start:]
+    kept = list(map(any, records))  # blank lines and the ",,,," rows spreadsheets leave at the end are dropped
+    rows = list(compress(records, kept))
+    line_numbers = list(compress(ends, kept))
+    if not rows:
+        raise NnexamError(f"{source}: no header row")
+    header = rows[0]
+    while header and not header[-1]:
+        header = header[:-1]
+    return Table(source, header, tuple(rows[1:]), tuple(line_numbers[1:]), delimiter, encoding, tuple(warnings))
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines' line boundaries
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of str.splitlines(), one at a time (a file's first lines without splitting all of it)."""
+    at = 0
+    for brk in _LINE_BREAK.finditer(text):
+        yield text[at:brk.start()]
+        at = brk.end()
+    if at < len(text):
+        yield text[at:]
+
+
+def _reader(text: str, delimiter: str):
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=False, strict=False)
+
+
+def _stripper(text: str) -> Callable[[list[str]], tuple[str, ...]]:
+    """A record's cells stripped; a stray BOM (pasted files) is stripped like a space."""
+    if "\ufeff" in text:
+        return lambda record: tuple(c.strip().strip("\ufeff") for c in record)
+    return lambda record: tuple(map(str.strip, record))
+
+
+def _records(text: str, delimiter: str, source: str) -> tuple[list[tuple[str, ...]], list[int], list[tuple[int, int]]]:
+    """Every record, stripped, with the line each ends on, and the (first, last line) of those that
+    look like an unclosed quote: several lines, with the delimiter and a line break in one cell."""
+    reader = _reader(text, delimiter)
+    strip = _stripper(text)
+    # A one-line record's cells hold no line break: when no other space sits at a cell's edge in
+    # the whole text, there is nothing to strip (and no str.strip call per cell to pay).
+    one_line = strip if "\ufeff" in text or _edge_spaces(text, delimiter) else tuple
+    records: list[tuple[str, ...]] = []
+    ends: list[int] = []
+    runaway: list[tuple[int, int]] = []
     ended = 0  # the line the previous record ended on
-    runaway: list[tuple[int, int]] = []  # (first, last line) of records that look like an unclosed quote
     try:
         for record in reader:
             start, ended = ended + 1, reader.line_num
-            if ended <= skip:
-                continue
-            if ended > start and any(delimiter in c and ("\n" in c or "\r" in c) for c in record):
-                runaway.append((start, ended))
-            cells = strip(record)
-            if not any(cells):
-                continue  # blank lines and the ",,,," rows spreadsheets leave at the end
-            if header is None:
-                header = cells
-                continue
-            rows.append(cells)
-            line_numbers.append(reader.line_num)
+            if ended == start:
+                records.append(one_line(record))
+            else:
+                if any(delimiter in c and ("\n" in c or "\r" in c) for c in record):
+                    runaway.append((start, ended))
+                records.append(strip(record))
+            ends.append(ended)
     except csv.Error as e:
         raise NnexamError(f"{source}: line {reader.line_num}: not a readable CSV line ({e})") from None
-    if runaway:
-        warnings += _runaway_quotes(source, text, runaway)
-    if header is None:
-        raise NnexamError(f"{source}: no header row")
-    while header and not header[-1]:
-        header = header[:-1]
-    return Table(source, header, tuple(rows), tuple(line_numbers), delimiter, encoding, tuple(warnings))
+    if records and one_line is tuple:
+        records[-1] = strip(records[-1])  # a quote left open at the end of the file keeps its line break
+    return records, ends, runaway
+
+
+# What str.strip() removes (str.isspace) but for the line breaks \r and \n.
+_EDGE_SPACES = "\t\x0b\x0c\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def _edge_spaces(text: str, delimiter: str) -> bool:
+    """Whether a cell of a one-line record may start or end with a space other than a line break.
+
+    False means stripping cannot change such a cell. A cell starts at the start of a line, after
+    the delimiter or after a quote, and ends before the delimiter, a quote or the end of a line: a
+    space at its edge has one of those next to it. A cell holds the delimiter only quoted, so that
+    one counts only next to a quote. (Only the last record can keep a line break in a cell and
+    still be one line: a quote left open at the end of the file; `_records` strips it apart.)
+    """
+    for space in _EDGE_SPACES:
+        if space not in text:
+            continue
+        if space == delimiter:
+            neighbours: tuple[str, ...] = ('"',)
+        else:
+            if text.startswith(space) or text.endswith(space):
+                return True
+            neighbours = ('"', delimiter, "\n", "\r")
+        if any(n + space in text or space + n in text for n in neighbours):
+            return True
+    return False
 
 
 _RUNAWAY_SHOWN = 3  # a file of genuine multi-line cells holding the delimiter should not flood stderr
@@ -202,11 +265,70 @@ def parse_number(text: str) -> float:
     return value
 
 
+def parse_column(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """Parse a column of cells: (values with NaN for blanks and unreadable cells, indices of unreadable ones).
+
+    Each cell reads as `parse_number` reads it. Plain decimals, with a point or a decimal comma
+    (nearly every cell of a real file), are read all at once; only the others (exponents,
+    thousands separators, typos) go through `_parse_cells`.
+    """
+    values, others = _plain_decimals(cells)
+    if not len(others):
+        return values, []
+    indices = others.tolist()
+    values[others], bad = _parse_cells([cells[i] for i in indices])
+    return values, [indices[j] for j in bad]
+
+
+_DIGITS_MAX = 15  # 10^15 < 2^53: up to 15 digits are an exact float64 integer
+_POW10_INT = np.array([10 ** k for k in range(_DIGITS_MAX)], dtype=np.int64)
+_POW10 = np.array([float(10 ** k) for k in range(_DIGITS_MAX + 1)])  # exact in float64
+
+
+def _plain_decimals(cells: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Values of the cells written as plain decimals, NaN elsewhere, and the indices of the other non-blank cells.
+
+    A plain decimal is an optional leading sign, then digits with at most one decimal point or
+    comma (-0.0123, 0,5, 5., .5), at most 15 digits in all: what `parse_number` reads as the
+    digits m (an integer below 2^53) over 10^k, k the digits after the point. Both are exact in
+    float64, so the one division rounds as float() rounds the text (correctly): the same value to
+    the bit, -0.0 included. Everything is done on the characters of all cells at once.
+    """
+    n = len(cells)
+    if not n:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    # One byte per character ('?' for any non-ASCII one), each cell followed by a NUL.
+    chars = np.frombuffer(("\x00".join(cells) + "\x00").encode("ascii", "replace"), dtype=np.uint8)
+    ends = np.flatnonzero(chars == 0)  # where each cell ends
+    if len(ends) != n:  # some cell holds a NUL itself
+        ends = np.cumsum(np.array([len(c) + 1 for c in cells], dtype=np.int64)) - 1
+    starts = np.concatenate(([0], ends[:-1] + 1))  # each cell with its NUL: never empty
+    lengths = ends - starts
+    digit_value = chars - ord("0")  # uint8: characters below '0' wrap round to large values
+    digit = digit_value < 10
+    point = (chars == ord(".")) | (chars == ord(","))
+    first = chars[starts]  # the NUL of a blank cell
+    signed = (first == ord("+")) | (first == ord("-"))
+    counted = np.cumsum(digit, dtype=np.int32)  # digits up to each character
+    counted_at_end = counted[ends]
+    digits = np.diff(counted_at_end, prepend=0)
+    points = np.add.reduceat(point, starts, dtype=np.int32)
+    plain = (digits >= 1) & (digits <= _DIGITS_MAX) & (points <= 1) & (digits + points + signed == lengths)
+    # m: each digit times 10 to the number of digits after it in its cell (exact where plain).
+    after = np.repeat(counted_at_end, lengths + 1) - counted
+    m = np.add.reduceat((digit_value * digit) * np.take(_POW10_INT, after, mode="clip"), starts)
+    decimals = np.add.reduceat(after * point, starts)
+    value = m / np.take(_POW10, decimals, mode="clip")
+    value = np.where(first == ord("-"), -value, value)
+    return np.where(plain, value, np.nan), np.flatnonzero(~plain & (lengths > 0))
+
+
 _FAST_OK = re.compile(r"[^0-9.,eE+\-\x00]")
 
 
-def parse_column(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
-    """Parse a column of cells: (values with NaN for blanks and unreadable cells, indices of unreadable ones)."""
+def _parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """`parse_column` for any cells: float() at C speed when every cell allows it (a column of
+    exponents, say), else cell by cell."""
     n = len(cells)
     joined = "\x00".join(cells)
     plain = joined.isascii() and not _FAST_OK.search(joined)
