@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import compress, repeat
 from operator import attrgetter, ne
 from typing import Iterator, Mapping, Sequence
@@ -313,9 +314,9 @@ class Grades:
     def max_score(self) -> float:
         return float(sum(q.points for q in self.manifest.questions))
 
-    @property
+    @cached_property
     def score(self) -> np.ndarray:
-        """Points per entry (NaN where not graded)."""
+        """Points per entry (NaN where not graded); computed once (record(i) asks for it per entry)."""
         return np.where(self.graded, np.nansum(self.points, axis=1), np.nan)
 
     def record(self, i: int) -> Grade:
