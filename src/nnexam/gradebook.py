@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
 import re
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from .errors import NnexamError
 from .files import unique_stems
 from .grade import (ATTENTION, BLANK, CORRECT, DUPLICATE, FOLLOW, MISMATCH, MISTAKE, NO_SUBMISSION, UNKNOWN,
                     UNREADABLE, UNREADABLE_CELLS, VERDICTS, WRONG, Grades)
-from .present import fmt
+from .mistakes import Mistake
 from .table import decode, header_key, quote, sniff_delimiter, split_raw, unquote
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -43,6 +45,18 @@ def number(value: float, decimals: int = 4) -> str:
     return "0" if s in ("", "-0") else s
 
 
+class _Memo(dict):
+    """A dict that makes a missing value with make(key) on first lookup and keeps it."""
+
+    def __init__(self, make: Callable):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 def exam_title(grades: Grades) -> str:
     """The exam's column name in LMS files."""
     m = grades.manifest
@@ -54,50 +68,103 @@ def feedback_stems(grades: Grades) -> list[str]:
     return unique_stems([s.id for s in grades.manifest.students])
 
 
+# --- CSV cells --------------------------------------------------------------------------------
+# The CSV files are made column by column and joined into lines (csv.writer, a row at a time, would
+# cost more than all the rest); every cell is exactly as csv.writer (excel dialect, CRLF) writes it.
+
+_CSV_QUOTED = ',"\r\n'  # csv.writer quotes a cell with one of these
+_CSV_SPECIAL = re.compile(f"[{re.escape(_CSV_QUOTED)}]")
+
+
+def _csv_row(cells: list[str]) -> str:
+    """One CSV row, as csv.writer writes it."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()
+
+
+def _csv_cell(text: str) -> str:
+    """One cell as csv.writer writes it: as it is, or quoted when it must be."""
+    if _CSV_SPECIAL.search(text) is None:
+        return text
+    return _csv_row([text, ""])[:-len(",\r\n")]
+
+
+def _csv_texts(texts: Sequence[str]) -> Sequence[str]:
+    """A column of text cells, neutralized (see neutralize) and quoted where needed."""
+    joined = "\0" + "\0".join(texts)  # each cell after a NUL
+    if not any(c in joined for c in _CSV_QUOTED) and not any("\0" + c in joined for c in _FORMULA_START):
+        return texts  # the usual case: every cell as it is
+    return [_csv_cell(neutralize(t)) for t in texts]
+
+
+def _csv_lines(columns: list[Iterable[str]]) -> str:
+    """CSV lines of cells already written as cells: line i holds cell i of every column (as many
+    lines as the shortest column has cells; a column of one repeated cell can be itertools.repeat)."""
+    lines = list(map(",".join, zip(*columns)))
+    return "\r\n".join(lines) + "\r\n" if lines else ""
+
+
 # --- grades.csv -------------------------------------------------------------------------------
 
 
 def grades_csv(grades: Grades) -> str:
     """One row per submission row (and per student without one): status, score and points per question."""
     m, subs = grades.manifest, grades.submissions
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["student_id", "name", "variant", "status", "score", "max_score", "percent"]
-               + [neutralize(q.label) for q in m.questions] + ["line", "notes"])
+    header = _csv_row(["student_id", "name", "variant", "status", "score", "max_score", "percent"]
+                      + [neutralize(q.label) for q in m.questions] + ["line", "notes"])
+    # The manifest's names and variants by student; an unknown student (-1) is the blank at the end.
+    names = _take(list(map(operator.attrgetter("name"), m.students)) + [""], grades.student)
+    variants = subs.variants
+    if not all(variants):  # the long layout may have none
+        variants = [v or w for v, w in zip(variants, _take([s.variant for s in m.students] + [""], grades.student))]
+    rows = _csv_lines([_csv_texts(subs.ids), _csv_texts(names), _csv_texts(variants), _csv_texts(grades.status),
+                       _score_cells(grades), map(str, subs.lines), _csv_texts(["; ".join(n) for n in grades.notes])])
+    missing = _take(m.students, np.array(grades.missing, dtype=np.int64))
+    every = itertools.repeat
+    rows += _csv_lines([_csv_texts([s.id for s in missing]), _csv_texts([s.name for s in missing]),
+                        _csv_texts([s.variant for s in missing]), every(_csv_cell(NO_SUBMISSION)),
+                        every(_not_graded_cells(grades)), every(""), every("")])  # no line, no notes
+    return header + rows
+
+
+def _score_cells(grades: Grades) -> list[str]:
+    """Per submission row the cells score, max_score, percent and the points of each question, comma-joined."""
     max_score = grades.max_score
-    score = grades.score
-    cache: dict[float, str] = {}
-    totals: dict[float, list[str]] = {}
+    out_of = number(max_score)
 
-    def cell(v: float) -> str:
-        s = cache.get(v)
-        if s is None:
-            s = cache[v] = number(v)
-        return s
+    def total(score: float) -> str:
+        """Score, max_score and percent cells."""
+        return f"{number(score)},{out_of},{number(100.0 * score / max_score if max_score else 0.0, 2)}"
 
-    points = grades.points.tolist()
-    for e in range(len(grades.status)):
-        s = int(grades.student[e])
-        name = m.students[s].name if s >= 0 else ""
-        if grades.graded[e]:
-            sc = float(score[e])
-            tail = totals.get(sc)
-            if tail is None:
-                tail = totals[sc] = [number(sc), number(max_score), number(100.0 * sc / max_score if max_score else 0.0, 2)]
-            pts = [cell(v) for v in points[e]]
-        else:
-            tail, pts = ["", number(max_score), ""], [""] * len(m.questions)
-        variant = subs.variants[e] or (m.students[s].variant if s >= 0 else "")  # the long layout may have none
-        w.writerow([neutralize(subs.ids[e]), neutralize(name), neutralize(variant), grades.status[e]]
-                   + tail + pts + [subs.lines[e], neutralize("; ".join(grades.notes[e]))])
-    for s in grades.missing:
-        st = m.students[s]
-        w.writerow([neutralize(st.id), neutralize(st.name), neutralize(st.variant), NO_SUBMISSION, "",
-                    number(max_score), ""] + [""] * len(m.questions) + ["", ""])
-    return out.getvalue()
+    totals = _Memo(total)
+    not_graded = _not_graded_cells(grades)
+    points = _points_cells_csv(grades.points)
+    return [totals[score] + cells if graded else not_graded
+            for graded, score, cells in zip(grades.graded.tolist(), grades.score.tolist(), points)]
+
+
+def _points_cells_csv(points: np.ndarray) -> list[str]:
+    """Per row of `points` its cells, each after a comma. Rows repeat (a class has few patterns of
+    points), so each distinct row is written once, found by its bytes."""
+    n, nq = points.shape
+    if nq == 0:
+        return [""] * n
+    cells = _Memo(lambda v: "," + number(v))
+    texts = _Memo(lambda row: "".join(map(cells.__getitem__, np.frombuffer(row).tolist())))
+    rows = np.ascontiguousarray(points, dtype=np.float64).view(np.dtype((np.void, 8 * nq))).reshape(n)
+    return list(map(texts.__getitem__, rows.tolist()))
+
+
+def _not_graded_cells(grades: Grades) -> str:
+    """The score, max_score, percent and points cells of a row that was not graded: only max_score."""
+    return f",{number(grades.max_score)}," + "," * len(grades.manifest.questions)
 
 
 # --- feedback ---------------------------------------------------------------------------------
+# A feedback text is one %-format per exam (_feedback_template) filled with one tuple per student.
+# The tuples come from columns, each made for all the students at once: four about the student,
+# then three per question (the answer as given, the expected value, the points with verdict and why).
 
 
 def feedback_rows(grades: Grades) -> np.ndarray:
@@ -109,104 +176,219 @@ def feedback_texts(grades: Grades, rows: np.ndarray | None = None,
                    stems: list[str] | None = None) -> Iterator[tuple[str, str]]:
     """(file stem, text) for every graded submission (or those of `rows`, a slice of
     feedback_rows): per question the answer, expected value, verdict and why."""
-    m, subs = grades.manifest, grades.submissions
-    questions = m.questions
     stems = stems if stems is not None else feedback_stems(grades)
     rows = feedback_rows(grades) if rows is None else rows
     if not len(rows):
         return
-    width = max(len(q.label) for q in questions)
-    given_width = max(12, max((len(t) for col in subs.texts for t in col[:2000]), default=0))
-    tails: dict[tuple[int, float, float], str] = {}
-    columns = []
-    # Column by column (list comprehensions over all students), then student by student.
-    for qi, q in enumerate(questions):
-        d = q.decimals
-        negative_zero = "-0." + "0" * d if d else "-0"
-        pattern = f"%{14}.{d}f"
-        expected = [pattern % v for v in grades.expected[rows, qi].tolist()]
-        zero = negative_zero.rjust(14)
-        if zero in expected:
-            expected = [x if x != zero else x.replace("-", " ") for x in expected]
-        verdict = grades.verdict[rows, qi]
-        for v, p in set(zip(verdict.tolist(), grades.points[rows, qi].tolist())):
-            tails[(v, p, q.points)] = f"  {number(p) + '/' + number(q.points):>7}  {VERDICTS[v]}"
-        prefix = f"  {q.label:<{width}}  "
-        column = subs.texts[qi]
-        texts = column if len(rows) == len(column) else [column[r] for r in rows.tolist()]
-        tail = {(v, p): t for (v, p, pts), t in tails.items() if pts == q.points}
-        lines = [prefix + (t or "(blank)").rjust(given_width) + e + tail[v, p] for t, e, v, p in
-                 zip(texts, expected, verdict.tolist(), grades.points[rows, qi].tolist())]
-        # Only the rarer verdicts need a reason appended.
-        for k in np.flatnonzero((verdict == FOLLOW) | (verdict == MISTAKE) | (verdict == WRONG) | (verdict == UNREADABLE)).tolist():
-            v, o = int(verdict[k]), float(grades.own[rows[k], qi])
-            if v == FOLLOW:
-                lines[k] += f": follows from your own earlier answers (they give {fmt(o, d)})"
-            elif v == MISTAKE:
-                mk = grades.mistakes[grades.mistake[rows[k], qi]]
-                lines[k] += f": {mk.title}. {mk.explanation}"
-            elif v == WRONG and o == o and fmt(o, d) != expected[k].strip():
-                lines[k] += f" (from your own earlier answers this step gives {fmt(o, d)})"
-            elif v == UNREADABLE:
-                lines[k] += ": not a number, so not marked"
-        columns.append(lines)
-    head = f"  {'question':<{width}}  {'your answer':>{given_width}}  {'expected':>12}  {'points':>7}  verdict"
+    template = _feedback_template(grades)
+    columns = _student_columns(grades, rows)
+    for qi in range(len(grades.manifest.questions)):
+        columns += _question_columns(grades, rows, qi)
+    for stem, values in zip([stems[s] for s in grades.student[rows].tolist()], zip(*columns)):
+        yield stem, template % values
+
+
+def _given_width(grades: Grades) -> int:
+    """Width of the 'your answer' column (from the first 2000 answers of each question: the same for every slice)."""
+    return max(12, max((len(t) for col in grades.submissions.texts for t in col[:2000]), default=0))
+
+
+def _literal(text: str) -> str:
+    """`text` as the literal part of a %-format."""
+    return text.replace("%", "%%")
+
+
+def _feedback_template(grades: Grades) -> str:
+    """The exam's feedback text as a %-format. Its slots: the student's name and variant, the score
+    line, the note lines; then per question the answer as given, the expected value and the points
+    with verdict and why."""
+    m = grades.manifest
+    width = max(len(q.label) for q in m.questions)
+    given = _given_width(grades)
     title = m.title or "Exam"
     course = f" ({m.course})" if m.course else ""
-    share = grades.policy.follow_through
-    rule = (f"An answer computed correctly from your own earlier (wrong) answers earns {number(100 * share)}% of its points"
+    head = f"  {'question':<{width}}  {'your answer':>{given}}  {'expected':>12}  {'points':>7}  verdict"
+    lines = [_literal(f"  {q.label:<{width}}  ") + f"%{given}s{_expected_slot(q.decimals)}%s" for q in m.questions]
+    rule = (f"An answer computed correctly from your own earlier (wrong) answers earns "
+            f"{number(100 * grades.policy.follow_through)}% of its points"
             " (follow-through), unless an earlier value it uses is blank or impossible.")
-    max_score = grades.max_score
-    students, notes = m.students, grades.notes
-    who = grades.student[rows].tolist()
-    score_lines: dict[float, str] = {}
     footer = ("\n\nExpected values are exact, shown at the stated decimals; rounding or truncating each step at "
               f"those decimals and carrying on is accepted.\n{rule}\n")
-    top = f"{title}{course}\nStudent: "
-    for e, si, sc, lines in zip(rows.tolist(), who, grades.score[rows].tolist(), zip(*columns)):
-        s = students[si]
-        score = score_lines.get(sc)
-        if score is None:
-            pct = 100.0 * sc / max_score if max_score else 0.0
-            score = score_lines[sc] = f"Score: {number(sc)} / {number(max_score)} ({pct:.1f}%)\n"
-        note = "".join(f"Note: {n}\n" for n in notes[e]) if notes[e] else ""
-        name = f"{s.name} ({s.id})" if s.name else s.id
-        yield stems[si], f"{top}{name}, variant {s.variant}\n{score}{note}\n{head}\n" + "\n".join(lines) + footer
+    return (_literal(f"{title}{course}\nStudent: ") + "%s, variant %s\n%s%s\n" + _literal(head) + "\n"
+            + "\n".join(lines) + _literal(footer))
+
+
+def _student_columns(grades: Grades, rows: np.ndarray) -> list[list[str]]:
+    """The slots about the student, per row: name (and id), variant, score line, note lines."""
+    max_score = grades.max_score
+
+    def score_line(score: float) -> str:
+        """'Score: 7 / 24 (29.2%)' and a newline."""
+        percent = 100.0 * score / max_score if max_score else 0.0
+        return f"Score: {number(score)} / {number(max_score)} ({percent:.1f}%)\n"
+
+    students = _take(grades.manifest.students, grades.student[rows])
+    names = list(map(operator.attrgetter("name"), students))
+    ids = list(map(operator.attrgetter("id"), students))
+    return [[f"{name} ({sid})" if name else sid for name, sid in zip(names, ids)],
+            list(map(operator.attrgetter("variant"), students)),
+            list(map(_Memo(score_line).__getitem__, grades.score[rows].tolist())),
+            ["".join(f"Note: {n}\n" for n in notes) if notes else "" for notes in _take(grades.notes, rows)]]
+
+
+def _question_columns(grades: Grades, rows: np.ndarray, qi: int) -> list[list]:
+    """Question qi's slots, per row: the answer as given, the expected value, the points with verdict and why."""
+    expected = _expected_values(grades.expected[rows, qi], grades.manifest.questions[qi].decimals)
+    return [_given_texts(grades, rows, qi), expected, _verdict_texts(grades, rows, qi)]
+
+
+def _given_texts(grades: Grades, rows: np.ndarray, qi: int) -> list[str]:
+    """The answers to question qi as written; '(blank)' for an empty cell."""
+    subs = grades.submissions
+    texts = _take(subs.texts[qi], rows)
+    for k in np.flatnonzero(np.isnan(subs.values[rows, qi])).tolist():  # an empty cell has no value
+        if not texts[k]:
+            texts[k] = "(blank)"
+    return texts
+
+
+def _take(items: Sequence, rows: np.ndarray) -> list:
+    """[items[r] for r in rows], taken at once (a slice when rows are consecutive)."""
+    if len(rows) < 2:
+        return [items[r] for r in rows.tolist()]
+    first = int(rows[0])
+    if first >= 0 and np.array_equal(rows, np.arange(first, first + len(rows))):
+        return list(items[first:first + len(rows)])
+    return list(operator.itemgetter(*rows.tolist())(items))
+
+
+def _expected_slot(decimals: int) -> str:
+    """The template's slot for an expected value: a float at `decimals` in 14 characters; a text
+    when -0.000... at `decimals` is wider than that (its sign is then shown as a space)."""
+    return f"%14.{decimals}f" if len(f"{-0.0:.{decimals}f}") <= 14 else "%14s"
+
+
+def _expected_values(values: np.ndarray, decimals: int) -> list:
+    """The expected values to fill _expected_slot(decimals), never shown as -0.000."""
+    if _expected_slot(decimals).endswith("f"):
+        return _without_negative_zero(values, decimals).tolist()
+    negative_zero = f"{-0.0:14.{decimals}f}"
+    texts = [f"%14.{decimals}f" % v for v in values.tolist()]
+    return [t.replace("-", " ") if t == negative_zero else t for t in texts]
+
+
+def _without_negative_zero(values: np.ndarray, decimals: int) -> np.ndarray:
+    """A copy of `values` where those shown as -0.000 at `decimals` are +0 (shown as 0.000)."""
+    values = values.copy()
+    pattern = f"%.{decimals}f"
+    for k in np.flatnonzero(np.signbit(values) & (values > -(10.0 ** -decimals))).tolist():
+        if float(pattern % values[k]) == 0:
+            values[k] = 0.0
+    return values
+
+
+def _verdict_texts(grades: Grades, rows: np.ndarray, qi: int) -> list[str]:
+    """Per row of question qi the points earned, the verdict and why: '     1/1  correct'."""
+    verdict = grades.verdict[rows, qi]
+    kind, texts = _verdict_kinds(grades, rows, qi, verdict)
+    cells = texts[kind]
+    _add_follow_values(cells, kind, texts, grades, rows, qi, verdict)
+    cells = cells.tolist()
+    _add_wrong_values(cells, grades, rows, qi, verdict)
+    return cells
+
+
+def _verdict_kinds(grades: Grades, rows: np.ndarray, qi: int, verdict: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the kind of its cell (its points, verdict and known mistake, as one number), and the
+    text of each kind that occurs (an object array; a class has few kinds)."""
+    q = grades.manifest.questions[qi]
+    mistake = np.where(verdict == MISTAKE, grades.mistake[rows, qi], -1)
+    points, which = np.unique(grades.points[rows, qi], return_inverse=True)
+    verdicts, mistakes = len(VERDICTS) + 1, len(grades.mistakes) + 1  # from verdict -1 (not graded), mistake -1 (none)
+    kind = (which.reshape(-1) * verdicts + verdict + 1) * mistakes + mistake + 1
+    texts = np.empty(len(points) * verdicts * mistakes, dtype=object)
+    for k in np.flatnonzero(np.bincount(kind, minlength=len(texts))).tolist():
+        rest, m = divmod(k, mistakes)
+        p, v = divmod(rest, verdicts)
+        mistake_made = grades.mistakes[m - 1] if v - 1 == MISTAKE else None
+        texts[k] = _verdict_text(v - 1, float(points[p]), q.points, mistake_made)
+    return kind, texts
+
+
+def _verdict_text(verdict: int, points: float, out_of: float, mistake: Mistake | None) -> str:
+    """Points of out_of, the verdict, and for a known mistake or an unreadable answer why."""
+    text = f"  {number(points) + '/' + number(out_of):>7}  {VERDICTS[verdict]}"
+    if verdict == MISTAKE:
+        text += f": {mistake.title}. {mistake.explanation}"
+    elif verdict == UNREADABLE:
+        text += ": not a number, so not marked"
+    return text
+
+
+def _add_follow_values(cells: np.ndarray, kind: np.ndarray, texts: np.ndarray, grades: Grades, rows: np.ndarray,
+                       qi: int, verdict: np.ndarray) -> None:
+    """Add to the cells of a follow-through the value the student's own earlier answers give."""
+    follow = np.flatnonzero(verdict == FOLLOW)
+    if not len(follow):
+        return
+    d = grades.manifest.questions[qi].decimals
+    # Each cell made in one step: the text of its kind and why, as a %-format, filled with the value.
+    why = f": follows from your own earlier answers (they give %.{d}f)"
+    formats = [_literal(t) + why if t is not None else None for t in texts.tolist()]
+    own = _without_negative_zero(grades.own[rows[follow], qi], d).tolist()
+    made = map(operator.mod, _take(formats, kind[follow]), own)
+    cells[follow] = np.fromiter(made, dtype=object, count=len(follow))
+
+
+def _add_wrong_values(cells: list[str], grades: Grades, rows: np.ndarray, qi: int, verdict: np.ndarray) -> None:
+    """Add to the cells of a wrong answer what the student's own earlier answers give, if that shows otherwise."""
+    d = grades.manifest.questions[qi].decimals
+    wrong = np.flatnonzero(verdict == WRONG)
+    own = _without_negative_zero(grades.own[rows[wrong], qi], d).tolist()
+    expected = _without_negative_zero(grades.expected[rows[wrong], qi], d).tolist()
+    shown = f"%.{d}f"  # what present.fmt shows, once -0 is made 0
+    for k, o, e in zip(wrong.tolist(), own, expected):
+        if o == o and shown % o != shown % e:
+            cells[k] += f" (from your own earlier answers this step gives {shown % o})"
 
 
 # --- LMS files --------------------------------------------------------------------------------
 
 
 def _graded_scores(grades: Grades) -> dict[str, float]:
-    """Manifest student id -> score, for graded submissions."""
+    """Manifest student id -> score, for graded submissions (a later row's score wins)."""
     ids = [s.id for s in grades.manifest.students]
-    score = grades.score
-    return {ids[int(grades.student[e])]: float(score[e]) for e in np.flatnonzero(grades.graded).tolist()}
+    rows = np.flatnonzero(grades.graded)
+    return dict(zip([ids[s] for s in grades.student[rows].tolist()], grades.score[rows].tolist()))
+
+
+def _scored_students(grades: Grades) -> tuple[list, list[str]]:
+    """The manifest students with a graded submission, in manifest order, and their score cells
+    (a later row's score wins, as in _graded_scores: manifest ids are unique)."""
+    rows = np.flatnonzero(grades.graded)
+    who = grades.student[rows]
+    students, first_from_end = np.unique(who[::-1], return_index=True)
+    last = rows[len(rows) - 1 - first_from_end]  # each student's last graded row
+    cells = _Memo(number)
+    return _take(grades.manifest.students, students), list(map(cells.__getitem__, grades.score[last].tolist()))
 
 
 def canvas_csv(grades: Grades, title: str) -> str:
     """Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, exam; a Points Possible row."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", neutralize(title)])
-    w.writerow(["    Points Possible", "", "", "", "", number(grades.max_score)])
-    scores = _graded_scores(grades)
-    for s in grades.manifest.students:
-        if s.id in scores:
-            w.writerow([neutralize(s.name), "", neutralize(s.id), "", "", number(scores[s.id])])
-    return out.getvalue()
+    head = (_csv_row(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", neutralize(title)])
+            + _csv_row(["    Points Possible", "", "", "", "", number(grades.max_score)]))
+    students, scores = _scored_students(grades)
+    names = _csv_texts(list(map(operator.attrgetter("name"), students)))
+    ids = _csv_texts(list(map(operator.attrgetter("id"), students)))
+    blank = itertools.repeat("")
+    return head + _csv_lines([names, blank, ids, blank, blank, scores])
 
 
 def moodle_csv(grades: Grades, title: str) -> str:
     """Moodle's grade import ("map from" the id column to the users' ID number): id and score."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["ID number", neutralize(title)])
-    scores = _graded_scores(grades)
-    for s in grades.manifest.students:
-        if s.id in scores:
-            w.writerow([neutralize(s.id), number(scores[s.id])])
-    return out.getvalue()
+    students, scores = _scored_students(grades)
+    ids = _csv_texts(list(map(operator.attrgetter("id"), students)))
+    return _csv_row(["ID number", neutralize(title)]) + _csv_lines([ids, scores])
 
 
 def fill_lms_export(data: bytes, source: str, grades: Grades, title: str, column: str | None = None) -> tuple[bytes, list[str]]:
