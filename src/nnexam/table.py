@@ -135,10 +135,6 @@ def _lines(text: str) -> Iterator[str]:
         yield text[at:]
 
 
-def _reader(text: str, delimiter: str):
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=False, strict=False)
-
-
 def _stripper(text: str) -> Callable[[list[str]], tuple[str, ...]]:
     """A record's cells stripped; a stray BOM (pasted files) is stripped like a space."""
     if "\ufeff" in text:
@@ -149,7 +145,7 @@ def _stripper(text: str) -> Callable[[list[str]], tuple[str, ...]]:
 def _records(text: str, delimiter: str, source: str) -> tuple[list[tuple[str, ...]], list[int], list[tuple[int, int]]]:
     """Every record, stripped, with the line each ends on, and the (first, last line) of those that
     look like an unclosed quote: several lines, with the delimiter and a line break in one cell."""
-    reader = _reader(text, delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=False, strict=False)
     strip = _stripper(text)
     # A one-line record's cells hold no line break: when no other space sits at a cell's edge in
     # the whole text, there is nothing to strip (and no str.strip call per cell to pay).
