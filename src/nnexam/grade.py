@@ -687,3 +687,48 @@ def _key_pairs(table: Table) -> list[tuple[str, str]]:
         raise NnexamError(f"{table.source}: expected one row of values under the header, found {len(table.rows)}")
     row = table.rows[0]
     return [(h, row[i] if i < len(row) else "") for i, h in enumerate(table.header) if h]
+
+
+# --- what a question accepts, for exporters (LMS quizzes) ---------------------------------------
+
+
+def accepted_bounds(manifest: Manifest, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key, low, high), each (students, questions): the exact value and the closed interval accepted before follow-through.
+
+    `rows` are manifest student indices (default: every student). An exporter that writes one gap
+    per question (a Moodle Cloze NUMERICAL answer, Canvas blanks) accepts exactly [low, high].
+    """
+    idx = np.arange(len(manifest.students)) if rows is None else np.asarray(rows, dtype=np.int64)
+    graph = manifest.graph
+    givens = manifest.givens(idx)
+    key = evaluate(graph, givens)
+    band = rounding_bands(graph, key, band_decimals(manifest))
+    n = len(idx)
+    exact = np.stack([np.broadcast_to(key[q.name], (n,)) for q in manifest.questions], axis=1)
+    width = np.stack([accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, key[q.name], band[q.name])
+                      for q in manifest.questions], axis=1)
+    return exact, exact - width, exact + width
+
+
+def mistaken_answers(manifest: Manifest, rows: np.ndarray | None = None) -> list[tuple[Mistake, np.ndarray]]:
+    """For each named mistake that changes an asked answer: the answers (students, questions) its whole chain gives.
+
+    A question the mistake leaves unchanged holds NaN. Used to write wrong-answer alternatives with
+    the mistake's explanation as feedback.
+    """
+    idx = np.arange(len(manifest.students)) if rows is None else np.asarray(rows, dtype=np.int64)
+    graph = manifest.graph
+    givens = manifest.givens(idx)
+    key = evaluate(graph, givens)
+    n = len(idx)
+    out = []
+    for m in applicable(graph):
+        wrong = evaluate(graph, givens, mistake=m)
+        cols = []
+        for q in manifest.questions:
+            w, k = np.broadcast_to(wrong[q.name], (n,)), np.broadcast_to(key[q.name], (n,))
+            cols.append(np.where(np.isclose(w, k, rtol=0, atol=1e-12), np.nan, w))
+        values = np.stack(cols, axis=1)
+        if not np.isnan(values).all():
+            out.append((m, values))
+    return out
