@@ -732,3 +732,10 @@ def mistaken_answers(manifest: Manifest, rows: np.ndarray | None = None) -> list
         if not np.isnan(values).all():
             out.append((m, values))
     return out
+
+
+def read_submissions(data: bytes, manifest: Manifest, source: str = "submissions.csv") -> Submissions:
+    """Parse a submissions file's bytes (any layout `nnexam grade` reads) against an exam."""
+    from .table import read_table
+
+    return parse_submissions(read_table(data, source), manifest)
