@@ -38,7 +38,10 @@ _EXPORTED = ("Last downloaded from this course", "Zuletzt aus diesem Kurs herunt
 def read_roster(table: Table, id_column: str | None = None) -> Roster | None:
     """A Moodle grade export or participants download: ID number as the id, else Username, else Email address."""
     columns = Columns(table.header)
-    at = {name: columns.find(*aliases) for name, aliases in _ALIASES.items()}
+    exact = {}  # Moodle's own spelling, case included ("First name", where Blackboard writes "First Name")
+    for i, h in enumerate(table.header):
+        exact.setdefault(h.strip(), i)
+    at = {name: next((exact[a] for a in aliases if a in exact), None) for name, aliases in _ALIASES.items()}
     if at["First name"] is None or at["Last name"] is None or all(at[k] is None for k in IDENTITY[:3]):
         return None
     graded = any(_GRADE_COLUMN.fullmatch(h) for h in table.header) or any(columns.has(e) for e in _EXPORTED)
