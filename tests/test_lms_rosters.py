@@ -20,8 +20,9 @@ from nnexam.roster import read_table
 # instructure/canvas-lms lib/gradebook_exporter.rb (GradebookExporter#csv_data) with include_sis_id:
 # Student, ID, SIS User ID, SIS Login ID, Section, the assignments ("title (id)"), the totals; a
 # "Manual Posting" row (an assignment posted manually: the first cells nil), the "    Points
-# Possible" row ("(read only)" under the totals), the students, and the Test Student last
-# (StudentViewEnrollment: no SIS User ID, SIS Login ID = hmac_sha1 hex, app/models/course.rb).
+# Possible" row ("(read only)" under the totals), the students (a name starting with = written as
+# ="name", #student_name), and the Test Student last (StudentViewEnrollment: no SIS User ID, SIS
+# Login ID = hmac_sha1 hex, app/models/course.rb).
 CANVAS_EXPORT = (
     "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Midterm (4411),Exam 1 (4412),Current Score,"
     "Unposted Current Score,Final Score,Unposted Final Score\r\n"
@@ -29,7 +30,7 @@ CANVAS_EXPORT = (
     "    Points Possible,,,,,10.00,24.00,(read only),(read only),(read only),(read only)\r\n"
     "\"Lee, Ann\",1201,S-1001,alee@uni.edu,Section 01,9.00,,90.00,90.00,37.50,37.50\r\n"
     "\"O'Neil, Bo\",1202,S-1002,boneil@uni.edu,\"Section 01 and Section 02\",7.50,,75.00,75.00,31.25,31.25\r\n"
-    "\"=Kim, Cy\",1203,S-1003,ckim@uni.edu,Section 02,,,,,0.00,0.00\r\n"
+    "\"=\"\"=Kim, Cy\"\"\",1203,S-1003,ckim@uni.edu,Section 02,,,,,0.00,0.00\r\n"
     "\"Student, Test\",1299,,5f1c0d2e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d,Section 01,,,,,,\r\n"
 )
 

@@ -31,6 +31,15 @@ _TEST_LOGIN = re.compile(r"[0-9a-f]{40}")
 _TEST_NAMES = ("student, test", "test student")
 
 
+def _unwrap(name: str) -> str:
+    """A name as the student has it: the exporter writes one starting with = as ="name" (#student_name)."""
+    wrapped = _WRAPPED.fullmatch(name)
+    return wrapped.group(1) if wrapped else name
+
+
+_WRAPPED = re.compile(r'="(=.*)"')
+
+
 def is_canvas_header(header: Sequence[str]) -> bool:
     """What Canvas's importer accepts as its header (GradebookImporter#row_has_student_headers? and
     #header?: a "Section" column ends the student columns)."""
@@ -51,8 +60,8 @@ def read_roster(table: Table, id_column: str | None = None) -> Roster | None:
 
     def name_of(row: Sequence[str]) -> str:
         if first_last:
-            return " ".join(x for x in (cell(row, at["FirstName"]), cell(row, at["LastName"])) if x)
-        return cell(row, at["Student"])
+            return " ".join(_unwrap(x) for x in (cell(row, at["FirstName"]), cell(row, at["LastName"])) if x)
+        return _unwrap(cell(row, at["Student"]))
 
     def skip(row: Sequence[str]) -> str | None:
         if "Points Possible" in (row[0] if row else ""):
@@ -103,7 +112,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
 
     def column(name: str) -> list[str]:
         if name == "Student":
-            return [s.identity.get("Student") or s.name for s in m.students]
+            return [s.name for s in m.students]
         if not from_canvas:  # nnexam's own ids (or another LMS's): Canvas finds them as SIS User IDs
             return [s.id for s in m.students] if name == "SIS User ID" else [""] * len(m.students)
         return [s.identity.get(name, "") for s in m.students]
