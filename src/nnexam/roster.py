@@ -136,7 +136,8 @@ def build_roster(t: Table, layout: str, id_at: int, name_of: Callable[[Sequence[
         raise NnexamError(f"{source}: blank student id in column '{header[id_at].strip()}' "
                           f"(row{'s' if len(blank) > 1 else ''} {rows_text})")
     if not students:
-        raise NnexamError(f"{source}: the roster lists no students (only a header row)")
+        others = f" and rows that are no student: {', '.join(skipped)}" if skipped else ""
+        raise NnexamError(f"{source}: the roster lists no students (only a header row{others})")
     out_notes = list(notes)
     if skipped:
         n = sum(map(len, skipped.values()))

@@ -100,9 +100,9 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
         how = (f"moodle.csv: in Moodle, Grades > Import > CSV file; Map from '{key}' to '{key}'; map '{title}' to "
                f"New grade item (maximum grade 100: these are percentages)")
     else:
-        how = (f"moodle.csv: first add the grade item '{title}' with Maximum grade {m.out_of} (Gradebook setup > Add > "
-               f"Add grade item), then Grades > Import > CSV file: Map from '{key}' to '{key}'; the columns map to "
-               f"'{title}' and its feedback by themselves (or rerun with --percent for a new grade item out of 100)")
+        how = (f"moodle.csv: in Moodle, first Gradebook setup > Add grade item '{title}' with Maximum grade {m.out_of}, "
+               f"then Grades > Import > CSV file; Map from '{key}' to '{key}' and the item mappings are preselected "
+               "(or rerun with --percent for a New grade item out of 100)")
         if grades.max_score > 100:
             how += "; Moodle refuses grades above 100 unless the site allows unlimited grades: use --percent"
     skipped = len(m.students) - len(listed)
