@@ -202,3 +202,21 @@ def test_lms_export_case_folded_match_only_when_unambiguous(tmp_path):
     assert r.exit_code == 0, r.output
     rows = list(csv.reader(io.StringIO((out / "export.csv").read_text())))
     assert [row[5] for row in rows[1:]] == [_num(sum(points)), _num(points[0])]
+
+
+def test_lms_export_column_with_another_maximum_is_filled_with_a_warning(tmp_path):
+    exam, answers, points = _exam(tmp_path, "ID,Name\nA1,Ann\n")
+    export = tmp_path / "export.csv"
+    # instructure/canvas-lms lib/gradebook_exporter.rb: the assignment "Exam 1 (4412)" worth 24 points
+    export.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Exam 1 (4412)\n    Points Possible,,,,,24.00\n"
+                      "Ann,1,A1,ann,S,\n")
+    assert sum(points) != 24
+    r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-export", str(export))
+    assert r.exit_code == 1
+    assert f"column 'Exam 1 (4412)' is out of 24 points, the scores written are out of {_num(sum(points))}" in r.output
+    r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-export", str(export), "--percent", "--force")
+    assert "is out of 24 points, the scores written are out of 100;" in r.output
+    export.write_text(export.read_text().replace("24.00", "100"))
+    r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-export", str(export), "--percent", "--force")
+    assert r.exit_code == 0, r.output
+    assert (out / "export.csv").read_text().splitlines()[2] == "Ann,1,A1,ann,S,100"

@@ -86,12 +86,27 @@ def test_canvas_course_without_sis_ids_falls_back_to_canvas_id():
     r = _roster(CANVAS_NO_SIS)
     assert r.id_column == "ID" and [sid for sid, _, _ in r.students] == ["1201", "1203"]
     assert r.notes[0].endswith("Test Student (row 5)")
-    assert r.notes[1] == "roster.csv: there is no SIS User ID column, so the ids are Canvas's ID; canvas.csv carries both"
+    assert r.notes[1] == "roster.csv: there is no SIS User ID column, so the ids are Canvas's ID (canvas.csv matches students by it)"
     # SIS User ID column present but empty for everyone (a course whose users have no SIS ids)
     blank = CANVAS_EXPORT.replace("S-1001", "").replace("S-1002", "").replace("S-1003", "")
     r = _roster(blank)
     assert [sid for sid, _, _ in r.students] == ["1201", "1202", "1203"]
     assert "3 of 3 students have no SIS User ID, so the ids are Canvas's ID" in r.notes[1]
+
+
+def test_canvas_export_with_last_and_first_name_columns():
+    # GradebookExporter#csv_data with show_student_first_last_name: "LastName", "FirstName" instead of "Student"
+    r = _roster("LastName,FirstName,ID,SIS User ID,SIS Login ID,Section,Exam 1 (4412)\n"
+                "    Points Possible,,,,,,24.00\n"
+                "Lee,Ann,1201,S-1001,alee,Section 01,\n"
+                "Student,Test,1299,,5f1c0d2e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d,Section 01,\n")
+    assert [(sid, name) for sid, name, _ in r.students] == [("S-1001", "Ann Lee")]
+    assert r.notes[0].endswith("Points Possible (row 2); Test Student (row 4)")
+
+
+def test_a_plain_csv_with_a_section_column_never_passes_for_canvas_ids(tmp_path):
+    r = _roster("ID,Name,Section\n77,Ann,S1\n")
+    assert r.layout == "CSV" and r.students[0][2] == {"ID": "77"}
 
 
 def test_generate_accepts_the_canvas_export_and_keeps_identity_in_the_manifest(tmp_path):

@@ -25,7 +25,7 @@ ID_COLUMNS = ("student_id", "SIS User ID", "ID", "SID", "ID number", "OrgDefined
 NAME_COLUMNS = ("Name", "Student", "Full Name")
 FIRST_COLUMNS = ("First name", "Given name", "FirstName")
 LAST_COLUMNS = ("Last name", "Surname", "Family name", "LastName")
-_GENERIC_IDENTITY = ID_COLUMNS + ("Email address", "Student ID", "Section")
+_GENERIC_IDENTITY = ID_COLUMNS + ("Email address", "Student ID")  # never Canvas's own columns: canvas.csv trusts those
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,13 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
             pos = r.end
     pieces.append(text[pos:])
     warnings = []
+    if target is not None:
+        pp = next((r for r in records[1:] if "points possible" in cells(r, 0).lower()), None)
+        said = _column_maximum(header[target], cells(pp, target) if pp is not None else "")
+        if said is not None and abs(said - float(out_of)) > 1e-9:
+            warnings.append(f"{source}: column {header[target]!r} is out of {number(said)} points, the scores written "
+                            f"are out of {out_of}{'' if options.percent else ' (--percent writes percentages)'}; "
+                            "set the column's maximum to match before importing")
     missing = [sid for sid in scores if sid not in filled]
     if missing:
         warnings.append(f"{source}: {len(missing)} graded student(s) not in the export, so not filled in: "
@@ -231,6 +238,20 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
         return out.encode(encoding), warnings
     except UnicodeEncodeError:
         return out.encode("utf-8-sig"), warnings + [f"{source}: written as UTF-8 (the title does not fit {encoding})"]
+
+
+_MAXIMUM_IN_HEADER = re.compile(r"\[Total Pts:\s*([0-9.]+)|MaxPoints:\s*([0-9.]+)")  # Blackboard, Brightspace
+
+
+def _column_maximum(header: str, points_possible: str) -> float | None:
+    """The maximum an export states for a column: Canvas's Points Possible row, Blackboard's
+    "[Total Pts: 24 Score]", Brightspace's "<Numeric MaxPoints:24>"; None when it states none."""
+    found = _MAXIMUM_IN_HEADER.search(header)
+    text = (found.group(1) or found.group(2)) if found else points_possible.strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _id_matcher(ids: Sequence[str]):

@@ -51,7 +51,7 @@ def is_canvas_header(header: Sequence[str]) -> bool:
 
 def read_roster(table: Table, id_column: str | None = None) -> Roster | None:
     """A Canvas gradebook export: SIS User ID as the id (Canvas's ID where the course has no SIS ids)."""
-    if not is_canvas_header(table.header):
+    if not is_canvas_header(table.header) or "SIS Login ID" not in table.header:  # the exporter always writes it
         return None
     source = table.source
     columns = Columns(table.header)
@@ -87,7 +87,7 @@ def read_roster(table: Table, id_column: str | None = None) -> Roster | None:
             id_at = at["ID"]
             if people:
                 why = "there is no SIS User ID column" if sis is None else f"{without} of {len(people)} students have no SIS User ID"
-                notes.append(f"{source}: {why}, so the ids are Canvas's ID; canvas.csv carries both")
+                notes.append(f"{source}: {why}, so the ids are Canvas's ID (canvas.csv matches students by it)")
     identity = {name: i for name, i in at.items() if i is not None}
     return build_roster(table, "Canvas gradebook export", id_at, name_of, identity, skip=skip, notes=notes)
 
@@ -106,7 +106,8 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
     from . import GradeFile, marks
 
     m = marks(grades, options)
-    from_canvas = any("Section" in s.identity or "SIS Login ID" in s.identity for s in grades.manifest.students)
+    # Only a Canvas roster's ID is Canvas's user id (the importer looks students up by it first).
+    from_canvas = all("Section" in s.identity and "SIS Login ID" in s.identity for s in grades.manifest.students)
     with_sis = not from_canvas or any("SIS User ID" in s.identity for s in grades.manifest.students)
     header = ["Student", "ID"] + ["SIS User ID"] * with_sis + ["SIS Login ID", "Section"]
 
