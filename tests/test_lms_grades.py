@@ -12,7 +12,6 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from nnexam.cli import cli

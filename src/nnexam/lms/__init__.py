@@ -14,7 +14,8 @@ file; `None` from a reader means "not this LMS's layout"):
 - `export_quiz(manifest, options) -> dict[name, bytes]`    the exam as this LMS's quiz import
 - `read_responses(table, manifest) -> Table | None`        a quiz response report as a submissions Table
 
-The package-level verbs the CLI calls: `detect_roster`, `grade_files`, `fill_export`.
+The package-level verbs the CLI calls: `detect_roster`, `grade_files`, `fill_export`, and `system(name)`
+for one LMS's module (`lms.system("moodle").export_quiz(...)`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ class GradeFile:
     name: str
     data: bytes
     how: str
+
+
+def system(name: str):
+    """The module of the LMS called `name` ("canvas", "moodle", ...), or one error line listing them."""
+    for module in SYSTEMS:
+        if module.__name__.rsplit(".", 1)[-1] == name.lower():
+            return module
+    raise NnexamError(f"no LMS called {name!r} (expected one of {', '.join(m.__name__.rsplit('.', 1)[-1] for m in SYSTEMS)})")
 
 
 def detect_roster(table: Table, id_column: str | None = None) -> Roster:
@@ -290,4 +299,4 @@ def _target_column(header: list[str], title: str, column: str | None, source: st
 
 
 __all__ = ["GradeFile", "GradeOptions", "Marks", "Roster", "SYSTEMS", "detect_roster", "fill_export", "grade_files",
-           "marks"]
+           "marks", "system"]
