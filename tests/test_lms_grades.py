@@ -219,3 +219,16 @@ def test_lms_export_column_with_another_maximum_is_filled_with_a_warning(tmp_pat
     r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-export", str(export), "--percent", "--force")
     assert r.exit_code == 0, r.output
     assert (out / "export.csv").read_text().splitlines()[2] == "Ann,1,A1,ann,S,100"
+
+
+def test_lms_export_from_brightspace_matches_hash_prefixed_ids(tmp_path):
+    roster = ("OrgDefinedId,Username,Last Name,First Name,Email,End-of-Line Indicator\n"
+              "#20067930,#alee,Lee,Ann,alee@uni.edu,#\n")
+    exam, answers, points = _exam(tmp_path, roster)
+    export = tmp_path / "brightspace_export.csv"
+    # D2L "Export grades": the exam's item exists with its maximum in the header
+    export.write_text(f"OrgDefinedId,Username,Exam 1 Points Grade <Numeric MaxPoints:{_num(sum(points))}>,"
+                      "End-of-Line Indicator\n#20067930,#alee,,#\n")
+    r, out = _grade(tmp_path, exam, answers, {"20067930": 2}, "--lms-export", str(export))
+    assert r.exit_code == 0, r.output
+    assert (out / "brightspace_export.csv").read_text().splitlines()[1] == f"#20067930,#alee,{_num(sum(points[:2]))},#"

@@ -276,6 +276,8 @@ def _id_matcher(ids: Sequence[str]):
     def match(text: str) -> str | None:
         if text in exact:
             return text
+        if text.startswith("#") and text[1:] in exact:  # Brightspace writes its ids as #20067930
+            return text[1:]
         return folded.get(text.strip().casefold()) if text else None
 
     return match
