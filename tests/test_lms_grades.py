@@ -232,3 +232,4 @@ def test_lms_export_from_brightspace_matches_hash_prefixed_ids(tmp_path):
     r, out = _grade(tmp_path, exam, answers, {"20067930": 2}, "--lms-export", str(export))
     assert r.exit_code == 0, r.output
     assert (out / "brightspace_export.csv").read_text().splitlines()[1] == f"#20067930,#alee,{_num(sum(points[:2]))},#"
+    assert "brightspace_export.csv: in Brightspace, Grades > Enter Grades > Import" in r.output

@@ -420,6 +420,7 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
         copy, lms_warnings = lms.fill_export(export, str(lms_export), grades, column, lms_column, options)
         name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
         files[name] = copy
+        export_line = lms.export_how(export, str(lms_export), name)
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)
     created = not out.exists()
@@ -460,6 +461,8 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
                f"wrote {', '.join(files)} and feedback/ ({n_feedback} files) in {out}/")
     for made in imports:
         click.echo(made.how)
+    if export is not None:
+        click.echo(export_line)
     if attention or lms_failed:
         sys.exit(1)
 

@@ -263,6 +263,27 @@ def _column_maximum(header: str, points_possible: str) -> float | None:
         return None
 
 
+_IMPORT_SCREENS = {
+    "Canvas": "in Canvas, Grades > Import, Upload Data, review, Save Changes",
+    "Moodle": "in Moodle, Grades > Import > CSV file, map the exam's column to its grade item, Upload grades",
+    "Blackboard": "in Blackboard, Grade Center > Work Offline > Upload, delimiter Auto, Submit",
+    "Brightspace": "in Brightspace, Grades > Enter Grades > Import, Continue, review, Import",
+}
+
+
+def export_how(data: bytes, source: str, name: str) -> str:
+    """One line on importing the filled copy `name` of an LMS export, by the layout its header shows."""
+    from ..roster import read_table
+
+    try:
+        layout = detect_roster(read_table(data, source)).layout
+    except NnexamError:
+        layout = ""
+    where = next((how for lms_name, how in _IMPORT_SCREENS.items() if layout.startswith(lms_name)),
+                 "upload it to the LMS it was downloaded from, with its grade import")
+    return f"{name}: {where}"
+
+
 def _id_matcher(ids: Sequence[str]):
     """A function from an export's id cell to the manifest id it stands for (None when none): the same
     id, else the one id equal to it but for case and spaces (ids equal but for case: only an exact
@@ -301,4 +322,4 @@ def _target_column(header: list[str], title: str, column: str | None, source: st
 
 
 __all__ = ["GradeFile", "GradeOptions", "Marks", "Roster", "SYSTEMS", "detect_roster", "fill_export", "grade_files",
-           "marks", "system"]
+           "export_how", "marks", "system"]
