@@ -363,19 +363,19 @@ def test_manifest_fields_and_template():
 # --- rosters -----------------------------------------------------------------------------------
 
 
-def test_canvas_roster_skips_points_possible_and_prefers_sis_id():
+def test_canvas_roster_skips_points_possible_and_falls_back_to_canvas_id():
     text = ("\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Midterm (123)\r\n"
             "    Points Possible,,,,,10\r\n"
             "\"Lee, Ann\",101,A-1,alee,S1,\r\n"
-            "\"Test, Student\",102,,test,S1,\r\n")
-    with pytest.raises(NnexamError, match=r"canvas.csv: blank student id in column 'SIS User ID' \(row 4\)"):
-        parse_roster(text, "canvas.csv")
+            "\"Test, Student\",102,,test,S1,\r\n")  # a real student without SIS id: every id is Canvas's ID
+    assert parse_roster(text, "canvas.csv") == [("101", "Lee, Ann"), ("102", "Test, Student")]
     assert parse_roster(text, "canvas.csv", id_column="id") == [("101", "Lee, Ann"), ("102", "Test, Student")]
+    assert parse_roster(text.replace(",,test,", ",B-2,test,"), "canvas.csv") == [("A-1", "Lee, Ann"), ("B-2", "Test, Student")]
 
 
 @pytest.mark.parametrize("text, expected", [
     ("Username;First name;Surname;Email\nu1;Ann;Lee;a@x\nu2;Bo;;b@x\n", [("u1", "Ann Lee"), ("u2", "Bo")]),  # Moodle, semicolons
-    ("OrgDefinedId\tLast Name\tFirst Name\n#77\tLee\tAnn\n\n", [("#77", "Ann Lee")]),  # Brightspace, tabs
+    ("OrgDefinedId\tLast Name\tFirst Name\n#77\tLee\tAnn\n\n", [("77", "Ann Lee")]),  # Brightspace, tabs, '#' kept as text
     ("Name,SID,Email\nAnn Lee,9,a@x\n", [("9", "Ann Lee")]),  # Gradescope
     ("student id,x\n 5 ,\n", [("5", "")]),
 ])

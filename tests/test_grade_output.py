@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from nnexam.files import unique_stems
-from nnexam.gradebook import canvas_csv, feedback_rows, feedback_texts, grades_csv, moodle_csv, neutralize, number
-from nnexam.grade import NO_SUBMISSION, Policy, grade, parse_submissions
+from nnexam.gradebook import feedback_rows, feedback_texts, grades_csv, neutralize, number
+from nnexam.grade import NO_SUBMISSION, VERDICTS, Policy, grade, parse_submissions
+from nnexam.lms import GradeOptions, canvas, moodle
 from nnexam.mistakes import applicable
 from nnexam.solve import evaluate
 from nnexam.table import read_table
@@ -133,13 +134,18 @@ def _plain_feedback(g, e: int) -> str:
 
 
 def _plain_lms(g) -> tuple[list[list[str]], list[list[str]]]:
-    scores = {}
+    scores, summaries = {}, {}
     for e in np.flatnonzero(g.graded).tolist():
-        scores[g.manifest.students[g.student[e]].id] = float(g.score[e])
+        sid = g.manifest.students[g.student[e]].id
+        scores[sid] = float(g.score[e])
+        said = [VERDICTS[v] for v in g.verdict[e].tolist()]
+        counted = [(said.count(v), v) for v in VERDICTS if said.count(v)]
+        summaries[sid] = f"{number(scores[sid])}/{number(g.max_score)} points: " + ", ".join(
+            f"{n} {what}{'s' if n > 1 and what == 'known mistake' else ''}" for n, what in counted)
     scored = [s for s in g.manifest.students if s.id in scores]
-    canvas = [[neutralize(s.name), "", neutralize(s.id), "", "", number(scores[s.id])] for s in scored]
-    moodle = [[neutralize(s.id), number(scores[s.id])] for s in scored]
-    return canvas, moodle
+    canvas_rows = [[neutralize(s.name), "", neutralize(s.id), "", "", number(scores[s.id])] for s in scored]
+    moodle_rows = [[neutralize(s.id), number(scores[s.id]), summaries[s.id]] for s in scored]
+    return canvas_rows, moodle_rows
 
 
 # --- the tests ----------------------------------------------------------------------------------
@@ -174,12 +180,13 @@ def test_grades_csv_is_the_plain_construction(graded):
 
 
 def test_lms_files_are_the_plain_construction(graded):
-    canvas, moodle = _plain_lms(graded)
+    canvas_rows, moodle_rows = _plain_lms(graded)
     for title in ("Exam 1", '=cmd, "x"'):
         head = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", neutralize(title)],
                 ["    Points Possible", "", "", "", "", number(graded.max_score)]]
-        assert canvas_csv(graded, title) == _csv(head + canvas)
-        assert moodle_csv(graded, title) == _csv([["ID number", neutralize(title)]] + moodle)
+        assert canvas.grade_file(graded, title, GradeOptions()).data.decode() == _csv(head + canvas_rows)
+        moodle_head = [["ID number", neutralize(f"{title} (Real)"), neutralize(f"{title} (Feedback)")]]
+        assert moodle.grade_file(graded, title, GradeOptions()).data.decode() == _csv(moodle_head + moodle_rows)
 
 
 def test_a_class_with_nothing_graded_has_no_feedback_and_only_headers():
@@ -187,7 +194,8 @@ def test_a_class_with_nothing_graded_has_no_feedback_and_only_headers():
     g = grade(m, parse_submissions(read_table(wide_csv(m, [{}], ids=["nobody"], variants=["V01"]), "answers.csv"), m), Policy())
     assert list(feedback_texts(g)) == []
     assert grades_csv(g) == _plain_grades_csv(g)
-    assert canvas_csv(g, "E").count("\r\n") == 2 and moodle_csv(g, "E") == "ID number,E\r\n"
+    assert canvas.grade_file(g, "E", GradeOptions()).data.count(b"\r\n") == 2
+    assert moodle.grade_file(g, "E", GradeOptions()).data == b"ID number,E (Real),E (Feedback)\r\n"
 
 
 def test_long_layout_without_variants_takes_them_from_the_manifest():

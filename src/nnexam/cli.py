@@ -24,12 +24,12 @@ from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import answer_key, class_ids, generate, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
-from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
-                        fill_lms_export, grades_csv, moodle_csv, number)
+from . import lms
+from .gradebook import attention_lines, exam_title, feedback_rows, feedback_stems, feedback_texts, grades_csv, number
 from .manifest import load_manifest
 from .notation import labels as make_labels
 from .present import answer_table, fmt as _fmt, worked_latex, worked_text
-from .roster import read_roster
+from .roster import read_table as read_roster_table
 from .solve import solve
 from .spec import load_spec
 from .table import read_table
@@ -131,9 +131,13 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         raise click.UsageError("--id-column needs --roster")
     problem = load_bank(bank)
     if roster is not None:
-        students, roster_warnings = read_roster(read_input(roster, "roster"), str(roster), id_column)
-        for w in roster_warnings:
+        found = lms.detect_roster(read_roster_table(read_input(roster, "roster"), str(roster)), id_column)
+        for w in found.warnings:
             click.echo(f"nnexam: warning: {w}", err=True)
+        click.echo(f"nnexam: note: {roster}: read as {found.layout}, ids from column '{found.id_column}'", err=True)
+        for note in found.notes:
+            click.echo(f"nnexam: note: {note}", err=True)
+        students = list(found.students)
     else:
         students = class_ids(count)
     if len(students) >= _PROGRESS_FROM:
@@ -273,7 +277,7 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
 # --- grade, check (issue 6: grader) ----------------------------------------------------------
 
 
-_GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "report.pdf")
+_GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "brightspace.csv", "report.pdf")
 
 
 def _write_files(batch: list[tuple[str, bytes]]) -> None:
@@ -370,11 +374,15 @@ class _FeedbackFolder:
               help="Grades export downloaded from the LMS: write a copy with this exam's column filled (instead of canvas.csv and moodle.csv).")
 @click.option("--lms-column", default=None, help="Column of the LMS export to fill  [default: the exam title, added if absent]")
 @click.option("--title", default=None, help="The exam's column name in LMS files  [default: the manifest's title]")
+@click.option("--percent", is_flag=True, help="LMS files get percentages (0-100) instead of points.")
+@click.option("--missing", type=click.Choice(["blank", "zero"]), default="blank", show_default=True,
+              help="Students without a submission in LMS files: left out (the LMS keeps what it has) or given 0.")
 @click.option("--no-report", is_flag=True, help="Skip report.pdf.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
 def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-              lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None):
+              lms_column: str | None, title: str | None, percent: bool, missing: str, no_report: bool, force: bool,
+              jobs: int | None):
     """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
     student_id,question,answer) against DIR/manifest.json.
 
@@ -385,13 +393,15 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
     # collector would rescan them all again and again (a third of the run) and find nothing.
     gc.disable()
     try:
-        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs)
+        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs,
+               lms.GradeOptions(percent=percent, missing=missing))
     finally:
         gc.enable()
 
 
 def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-           lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
+           lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None,
+           options: lms.GradeOptions = lms.GradeOptions()) -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
     if out.exists() and not out.is_dir():
@@ -407,9 +417,10 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     files: dict[str, bytes | str] = {}
     lms_failed = False
     if export is not None:  # first, as the one step that can still refuse the input
-        copy, lms_warnings = fill_lms_export(export, str(lms_export), grades, column, lms_column)
+        copy, lms_warnings = lms.fill_export(export, str(lms_export), grades, column, lms_column, options)
         name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
         files[name] = copy
+        export_line = lms.export_how(export, str(lms_export), name)
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)
     created = not out.exists()
@@ -418,9 +429,9 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     try:
         # Built in memory while the workers write feedback; written only once all are made.
         files = {"grades.csv": grades_csv(grades), **files}
-        if export is None:
-            files["canvas.csv"] = canvas_csv(grades, column)
-            files["moodle.csv"] = moodle_csv(grades, column)
+        imports = lms.grade_files(grades, column, options) if export is None else []
+        for made in imports:
+            files[made.name] = made.data
         if not no_report:
             from .report import render_report
 
@@ -448,6 +459,10 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     missing = f"; {len(grades.missing)} student(s) without a submission" if grades.missing else ""
     click.echo(f"graded {graded} of {len(grades.status)} rows (max {number(grades.max_score)} points{mean}){missing}; "
                f"wrote {', '.join(files)} and feedback/ ({n_feedback} files) in {out}/")
+    for made in imports:
+        click.echo(made.how)
+    if export is not None:
+        click.echo(export_line)
     if attention or lms_failed:
         sys.exit(1)
 

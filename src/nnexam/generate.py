@@ -248,7 +248,7 @@ def _check_students(students: Sequence[tuple[str, str]]) -> None:
     if not students:
         raise NnexamError("no students to generate for")
     seen: dict[str, int] = {}
-    for i, (sid, _name) in enumerate(students):
+    for i, (sid, *_) in enumerate(students):
         if not isinstance(sid, str) or not sid.strip():
             raise NnexamError(f"student {i + 1}: blank student id")
         if sid in seen:
@@ -294,12 +294,13 @@ def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attem
         attempts[pending] += np.uint64(1)
 
 
-def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str]], *, title: str | None = None,
-             max_attempts: int = MAX_ATTEMPTS, progress: Callable[[int, int], None] | None = None) -> Manifest:
-    """One fair variant per (id, name), derived from (seed, bank hash, id) alone."""
+def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str] | tuple[str, str, Mapping[str, str]]], *,
+             title: str | None = None, max_attempts: int = MAX_ATTEMPTS,
+             progress: Callable[[int, int], None] | None = None) -> Manifest:
+    """One fair variant per (id, name) or (id, name, roster identity columns), derived from (seed, bank hash, id) alone."""
     _check_students(students)
     seed = str(seed)
-    ids = [sid for sid, _ in students]
+    ids = [s[0] for s in students]
     keys = student_keys(seed, bank.hash, ids)
     qs = questions(bank)
     givens, _, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress)
@@ -308,8 +309,8 @@ def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str]], *, titl
     shared = Shared(bank.arch, bank.notation, bank.names)
     variants = tuple(
         StudentVariant(sid, name or "", variant_code(int(keys[i])), tuple(values), shared,
-                       {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"})
-        for i, ((sid, name), values) in enumerate(zip(students, table.tolist()))
+                       {"sheet": f"sheets/{stems[i]}.pdf", "key": f"keys/{stems[i]}.pdf"}, dict(identity[0]) if identity else {})
+        for i, ((sid, name, *identity), values) in enumerate(zip(students, table.tolist()))
     )
     return Manifest(seed, bank.name, bank.hash, bank.data, title or bank.title, bank.course, bank.date,
                     bank.notation, qs, variants, __version__, table)

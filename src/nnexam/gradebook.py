@@ -1,4 +1,4 @@
-"""What grading hands back: grades.csv, one feedback text per student, and files for the LMS.
+"""What grading hands back: grades.csv and one feedback text per student (the LMS files: nnexam.lms).
 
 Every function returns text or bytes; the CLI writes them. Text cells that a spreadsheet would run
 as a formula (starting with =, +, -, @, tab or CR) are neutralized with a leading apostrophe
@@ -16,12 +16,10 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import NnexamError
 from .files import unique_stems
 from .grade import (ATTENTION, BLANK, CORRECT, DUPLICATE, FOLLOW, MISMATCH, MISTAKE, NO_SUBMISSION, UNKNOWN,
                     UNREADABLE, UNREADABLE_CELLS, VERDICTS, WRONG, Grades)
 from .mistakes import Mistake
-from .table import decode, header_key, quote, sniff_delimiter, split_raw, unquote
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -353,146 +351,8 @@ def _add_wrong_values(cells: list[str], grades: Grades, rows: np.ndarray, qi: in
 
 
 # --- LMS files --------------------------------------------------------------------------------
-
-
-def _graded_scores(grades: Grades) -> dict[str, float]:
-    """Manifest student id -> score, for graded submissions (a later row's score wins)."""
-    ids = [s.id for s in grades.manifest.students]
-    rows = np.flatnonzero(grades.graded)
-    return dict(zip([ids[s] for s in grades.student[rows].tolist()], grades.score[rows].tolist()))
-
-
-def _scored_students(grades: Grades) -> tuple[list, list[str]]:
-    """The manifest students with a graded submission, in manifest order, and their score cells
-    (a later row's score wins, as in _graded_scores: manifest ids are unique)."""
-    rows = np.flatnonzero(grades.graded)
-    who = grades.student[rows]
-    students, first_from_end = np.unique(who[::-1], return_index=True)
-    last = rows[len(rows) - 1 - first_from_end]  # each student's last graded row
-    cells = _Memo(number)
-    return _take(grades.manifest.students, students), list(map(cells.__getitem__, grades.score[last].tolist()))
-
-
-def canvas_csv(grades: Grades, title: str) -> str:
-    """Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, exam; a Points Possible row."""
-    head = (_csv_row(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", neutralize(title)])
-            + _csv_row(["    Points Possible", "", "", "", "", number(grades.max_score)]))
-    students, scores = _scored_students(grades)
-    names = _csv_texts(list(map(operator.attrgetter("name"), students)))
-    ids = _csv_texts(list(map(operator.attrgetter("id"), students)))
-    blank = itertools.repeat("")
-    return head + _csv_lines([names, blank, ids, blank, blank, scores])
-
-
-def moodle_csv(grades: Grades, title: str) -> str:
-    """Moodle's grade import ("map from" the id column to the users' ID number): id and score."""
-    students, scores = _scored_students(grades)
-    ids = _csv_texts(list(map(operator.attrgetter("id"), students)))
-    return _csv_row(["ID number", neutralize(title)]) + _csv_lines([ids, scores])
-
-
-def fill_lms_export(data: bytes, source: str, grades: Grades, title: str, column: str | None = None) -> tuple[bytes, list[str]]:
-    """A copy of an LMS grades export with this exam's column filled; every other cell kept byte for byte.
-
-    Students are matched on whichever column holds the most of the exam's student ids. The exam's
-    column is `column`, else the one named like the title (Canvas adds " (id)", Blackboard
-    " [Total Pts: ...]"), else a new column at the end. Returns the bytes and warning lines.
-    """
-    text, encoding, _ = decode(data, source)
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0]
-    hint = re.fullmatch(r'"?sep=(.)"?\s*', first_line.strip())
-    delimiter = hint.group(1) if hint else sniff_delimiter(first_line)
-    records = [r for r in split_raw(text, delimiter) if any(b > a for a, b in r.fields)]
-    if hint:
-        records = records[1:]
-    if len(records) < 2:
-        raise NnexamError(f"{source}: expected a header row and student rows")
-    cells = lambda r, i: unquote(text[r.fields[i][0]:r.fields[i][1]]) if i < len(r.fields) else ""  # noqa: E731
-    header = [cells(records[0], i).lstrip("\ufeff") for i in range(len(records[0].fields))]
-    scores = _graded_scores(grades)
-    folded = {k.casefold(): k for k in scores}
-    known = {s.id.casefold() for s in grades.manifest.students}
-    counts = [sum(cells(r, i).casefold() in known for r in records[1:]) for i in range(len(header))]
-    id_col = max(range(len(header)), key=lambda i: (counts[i], -i))
-    if counts[id_col] == 0:
-        raise NnexamError(f"{source}: no column holds this exam's student ids (the ids come from the manifest, such as "
-                          f"{grades.manifest.students[0].id!r})")
-    target = _target_column(header, title, column, source)
-    if target == id_col:
-        raise NnexamError(f"{source}: column {header[id_col]!r} holds the student ids; the scores need another column "
-                          "(--lms-column)")
-    line_of = lambda r: text.count("\n", 0, r.fields[0][0]) + 1  # noqa: E731
-    decimal_comma = delimiter == ";" and bool(re.search(r'(^|;)"?\d+,\d+"?(;|$)', text, re.M))
-    warnings = []
-    pieces = []
-    pos = 0
-    filled = set()
-    for n, r in enumerate(records):
-        if target is None:
-            # New column: append a field to the header, the Points Possible row and every student row.
-            if n == 0:
-                value = quote(title, delimiter)
-            elif cells(r, 0).strip().lower() == "points possible":
-                value = _num(grades.max_score, decimal_comma)
-            else:
-                sid = folded.get(cells(r, id_col).casefold())
-                value = _num(scores[sid], decimal_comma) if sid is not None else ""
-                if sid is not None:
-                    filled.add(sid)
-            if n and len(r.fields) > len(header):
-                raise NnexamError(f"{source}: line {line_of(r)} has {len(r.fields)} cells, the header {len(header)}: "
-                                  "the new score column would not line up")
-            pieces.append(text[pos:r.end])
-            pieces.append(delimiter * (len(header) - len(r.fields) + 1) + value)  # short rows padded
-            pos = r.end
-            continue
-        if n == 0:
-            continue
-        sid = folded.get(cells(r, id_col).casefold())
-        if sid is None:
-            continue
-        filled.add(sid)
-        value = _num(scores[sid], decimal_comma)
-        if target < len(r.fields):
-            a, b = r.fields[target]
-            pieces.append(text[pos:a])
-            pieces.append(value)
-            pos = b
-        else:
-            pieces.append(text[pos:r.end])
-            pieces.append(delimiter * (target - len(r.fields) + 1) + value)
-            pos = r.end
-    pieces.append(text[pos:])
-    missing = [sid for sid in scores if sid not in filled]
-    if missing:
-        warnings.append(f"{source}: {len(missing)} graded student(s) not in the export, so not filled in: "
-                        f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}")
-    out = "".join(pieces)
-    try:
-        return out.encode(encoding), warnings
-    except UnicodeEncodeError:
-        return out.encode("utf-8-sig"), warnings + [f"{source}: written as UTF-8 (the title does not fit {encoding})"]
-
-
-def _target_column(header: list[str], title: str, column: str | None, source: str) -> int | None:
-    wanted = column or title
-    for i, h in enumerate(header):
-        if h == wanted:
-            return i
-    key = header_key(wanted)
-    for i, h in enumerate(header):
-        # Canvas "Exam 1 (12345)", Blackboard "Exam 1 [Total Pts: 10 Score] |123", Brightspace "Exam 1 Points Grade <...>"
-        base = re.split(r"\s*[\(\[<|]", h, maxsplit=1)[0]
-        if header_key(h) == key or header_key(base) == key or header_key(base.removesuffix(" Points Grade")) == key:
-            return i
-    if column:
-        raise NnexamError(f"{source}: no column {column!r} (columns: {', '.join(header[:8])}{' ...' if len(header) > 8 else ''})")
-    return None
-
-
-def _num(value: float, decimal_comma: bool) -> str:
-    s = number(value)
-    return s.replace(".", ",") if decimal_comma else s
+# canvas.csv, moodle.csv and the filled LMS export are written by nnexam.lms (one module per LMS),
+# with the cell writers above.
 
 
 # --- summaries --------------------------------------------------------------------------------
@@ -519,5 +379,5 @@ def verdict_counts(grades: Grades) -> np.ndarray:
     return np.stack([c.sum(axis=0) for c in cats], axis=1)
 
 
-__all__ = ["ATTENTION", "attention_lines", "canvas_csv", "exam_title", "feedback_texts", "fill_lms_export",
-           "grades_csv", "moodle_csv", "neutralize", "number", "verdict_counts"]
+__all__ = ["ATTENTION", "attention_lines", "exam_title", "feedback_texts", "grades_csv", "neutralize", "number",
+           "verdict_counts"]

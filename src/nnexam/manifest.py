@@ -11,7 +11,11 @@ Shared by the generator (writes it), the PDF builder and the grader (read it). T
      "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
      "given_names": ["x_1", "x_2", "t_1", "t_2", "eta", "w1_1_1", ...],
      "students": [{"id", "name", "variant", "files": {"sheet": "sheets/x.pdf", "key": "keys/x.pdf"},
-                   "givens": [one number per name of given_names]}, ...]}
+                   "givens": [one number per name of given_names],
+                   "identity": {"SIS Login ID": "alee", ...}}, ...]}
+
+`identity` (only when the roster had such columns) keeps every identity column of the student's
+roster row as the LMS wrote it, so LMS grade files can carry them; manifests without it still load.
 
 A student's spec, as `nnexam solve` reads it, is `network` with that student's givens put in.
 The exact answers are not stored: they follow from the givens (and `answer_key.csv`, written
@@ -25,7 +29,7 @@ import json
 import math
 from functools import cached_property
 from itertools import chain
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -88,6 +92,7 @@ class StudentVariant:
     givens: tuple[float, ...]  # in shared.arch.given_names() order
     shared: Shared = field(compare=False, repr=False)
     files: Mapping[str, str] = field(default_factory=dict)
+    identity: Mapping[str, str] = field(default_factory=dict)  # the roster's identity columns (lms.Roster)
 
     @classmethod
     def of(cls, id: str, name: str, variant: str, network: Network, files: Mapping[str, str] | None = None) -> StudentVariant:
@@ -99,8 +104,11 @@ class StudentVariant:
         return network_from_values(self.shared.arch, self.givens, self.shared.notation, self.shared.names)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "variant": self.variant, "files": dict(self.files),
-                "givens": list(self.givens)}
+        d = {"id": self.id, "name": self.name, "variant": self.variant, "files": dict(self.files),
+             "givens": list(self.givens)}
+        if self.identity:
+            d["identity"] = dict(self.identity)
+        return d
 
 
 @dataclass(frozen=True)
@@ -221,19 +229,29 @@ def _questions(d: Mapping[str, Any], source: str) -> tuple[Question, ...]:
     return tuple(questions)
 
 
-def _student(s: Any, where: str) -> tuple[str, str, str, Mapping[str, str]]:
-    """A student's id, name, variant and files, checked."""
+def _student(s: Any, where: str) -> tuple[str, str, str, Mapping[str, str], Mapping[str, str]]:
+    """A student's id, name, variant, files and identity columns, checked."""
     if type(s) is dict:  # as nnexam writes them: checked with as few calls as can be (100,000 students)
         sid, name, variant, files = s.get("id"), s.get("name", ""), s.get("variant"), s.get("files", {})
-        if type(sid) is str and type(name) is str and type(variant) is str and type(files) is dict and set(map(type, files.values())) <= _TEXT:
-            return sid, name, variant, files
+        identity = s.get("identity", _NO_IDENTITY)
+        if (type(sid) is str and type(name) is str and type(variant) is str and type(files) is dict
+                and set(map(type, files.values())) <= _TEXT
+                and (identity is _NO_IDENTITY or type(identity) is dict and set(map(type, identity.values())) <= _TEXT)):
+            return sid, name, variant, files, identity
     if not isinstance(s, dict):
         raise NnexamError(f"{where}: expected an object")
     files = s.get("files", {})
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise NnexamError(f"{where}.files: expected an object of file paths")
+    identity = s.get("identity", {})
+    if not isinstance(identity, dict) or not all(isinstance(v, str) for v in identity.values()):
+        raise NnexamError(f"{where}.identity: expected an object of texts (the roster's identity columns)")
     name = s.get("name", "")
-    return (_need(s, "id", where, str), name if isinstance(name, str) else str(name), _need(s, "variant", where, str), files)
+    return (_need(s, "id", where, str), name if isinstance(name, str) else str(name), _need(s, "variant", where, str),
+            files, identity)
+
+
+_NO_IDENTITY: Mapping[str, str] = {}  # shared by every student loaded without identity columns (never mutated)
 
 
 def _students_v2(d: Mapping[str, Any], source: str, raw: list) -> tuple[tuple[StudentVariant, ...], np.ndarray]:
@@ -258,8 +276,8 @@ def _students_v2(d: Mapping[str, Any], source: str, raw: list) -> tuple[tuple[St
         for i, r in enumerate(rows):
             _check_row(arch, r, f"{source}: students[{i}].givens")
         raise AssertionError("a check failed that no student fails")  # pragma: no cover
-    students = tuple(StudentVariant(sid, name, variant, tuple(v), shared, files)
-                     for (sid, name, variant, files), v in zip(people, table.tolist()))
+    students = tuple(StudentVariant(sid, name, variant, tuple(v), shared, files, identity)
+                     for (sid, name, variant, files, identity), v in zip(people, table.tolist()))
     return students, table
 
 
@@ -329,11 +347,11 @@ def _students_v1(source: str, raw: list) -> tuple[tuple[StudentVariant, ...], No
     students = []
     for i, s in enumerate(raw):
         where = f"{source}: students[{i}]"
-        sid, name, variant, files = _student(s, where)
+        sid, name, variant, files, identity = _student(s, where)
         net = parse_spec(_need(s, "network", where, dict), f"{where}.network")
         if students and net.arch != students[0].network.arch:
             raise NnexamError(f"{where}: network architecture differs from the first student's")
-        students.append(StudentVariant.of(sid, name, variant, net, files))
+        students.append(replace(StudentVariant.of(sid, name, variant, net, files), identity=identity))
     return tuple(students), None
 
 
