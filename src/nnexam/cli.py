@@ -22,7 +22,7 @@ from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
-from .generate import answer_key, class_ids, generate, submission_template
+from .generate import answer_key, class_ids, generate, pool_ids, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
                         fill_lms_export, grades_csv, moodle_csv, number)
@@ -110,6 +110,7 @@ def banks_cmd():
 @click.option("--seed", required=True, help="The exam seed (any text). The same seed, bank and ids give the same variants.")
 @click.option("--students", "count", type=click.IntRange(1, 1_000_000), help="A class of N anonymous students s001..sNNN.")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="A roster CSV exported from your LMS.")
+@click.option("--pool", type=click.IntRange(1, 100_000), help="A pool of N variants v001..vNNN bound to no student, for an LMS quiz to hand out at random (see `nnexam export`).")
 @click.option("--id-column", help="The roster column holding student ids (default: student_id, SIS User ID, ID, ...).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: output/<bank>-<seed>/).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
@@ -117,14 +118,14 @@ def banks_cmd():
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
 @click.option("--title", help="Title printed on the sheets (default: the bank's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
-def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs):
+def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
     Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
     (every student's answers) and, unless --no-pdf, each student's sheet and answer key as PDF.
     """
-    if (count is None) == (roster is None):
-        raise click.UsageError("give exactly one of --students N and --roster CSV")
+    if sum(x is not None for x in (count, roster, pool)) != 1:
+        raise click.UsageError("give exactly one of --students N, --roster CSV and --pool N")
     if not seed.strip():
         raise click.UsageError("--seed must not be empty")
     if id_column is not None and roster is None:
@@ -134,8 +135,11 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         students, roster_warnings = read_roster(read_input(roster, "roster"), str(roster), id_column)
         for w in roster_warnings:
             click.echo(f"nnexam: warning: {w}", err=True)
+    elif pool is not None:
+        students = pool_ids(pool)
     else:
         students = class_ids(count)
+    kind = "pool" if pool is not None else "class"
     if len(students) >= _PROGRESS_FROM:
         with click.progressbar(length=len(students), label="Drawing fair variants", file=sys.stderr) as bar:
             done = [0]
@@ -144,9 +148,9 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
                 bar.update(n - done[0])
                 done[0] = n
 
-            manifest = generate(problem, seed, students, title=title, progress=progress)
+            manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
     else:
-        manifest = generate(problem, seed, students, title=title)
+        manifest = generate(problem, seed, students, title=title, kind=kind)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
@@ -165,7 +169,9 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         raise
     points = sum(q.points for q in manifest.questions)
     n = len(manifest.students)
-    click.echo(f"{n} student{'s' if n != 1 else ''}, {len(manifest.questions)} questions ({points:g} points) "
+    who = (f"{n} pool variant{'s' if n != 1 else ''} (v001...; `nnexam export moodle|canvas` makes the quiz)"
+           if kind == "pool" else f"{n} student{'s' if n != 1 else ''}")
+    click.echo(f"{who}, {len(manifest.questions)} questions ({points:g} points) "
                f"from bank '{problem.name}', seed {seed!r}: {out}/")
 
 
