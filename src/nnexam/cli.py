@@ -24,6 +24,7 @@ from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import answer_key, class_ids, generate, pool_ids, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
+from .lms.reports import attempt_scores, choose_attempts, read_report
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
                         fill_lms_export, grades_csv, moodle_csv, number)
 from .manifest import load_manifest
@@ -379,10 +380,13 @@ class _FeedbackFolder:
 @click.option("--no-report", is_flag=True, help="Skip report.pdf.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
+@click.option("--attempt", type=click.Choice(["first", "last", "best"]), default="last", show_default=True,
+              help="Which attempt of a respondent with several (in an LMS quiz report) is graded.")
 def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-              lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None):
+              lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None, attempt: str):
     """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
-    student_id,question,answer) against DIR/manifest.json.
+    student_id,question,answer; or an LMS quiz report, unedited: Moodle's Responses report, Canvas's
+    Student Analysis, a Google Forms or Microsoft Forms export) against DIR/manifest.json.
 
     Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
     stderr, one line per kind), 2 when the input cannot be read.
@@ -391,13 +395,14 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
     # collector would rescan them all again and again (a third of the run) and find nothing.
     gc.disable()
     try:
-        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs)
+        _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs, attempt)
     finally:
         gc.enable()
 
 
 def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
-           lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
+           lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None,
+           attempt: str = "last") -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
     if out.exists() and not out.is_dir():
@@ -405,6 +410,13 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
     table = read_table(read_input(submissions, "submissions"), str(submissions))
+    table, layout = read_report(table, manifest)
+    if layout:
+        rows = len(table.rows)
+        scores = attempt_scores(table, manifest, Policy(follow_through)) if attempt == "best" else None
+        table, dropped = choose_attempts(table, attempt, scores)
+        kept = f"; graded the {attempt} attempt of each respondent ({dropped} other attempts left out)" if dropped else ""
+        click.echo(f"read as {layout}: {rows} attempt{'s' if rows != 1 else ''}{kept}")
     subs = parse_submissions(table, manifest)
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
@@ -456,6 +468,45 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
                f"wrote {', '.join(files)} and feedback/ ({n_feedback} files) in {out}/")
     if attention or lms_failed:
         sys.exit(1)
+
+
+# --- export (issue 11: LMS quizzes) ---------------------------------------------------------
+
+
+def write_outputs(out: Path, files: dict[str, bytes], force: bool) -> None:
+    """Write the files into OUT (one small place, so a staging design can replace it); existing ones need force."""
+    existing = [name for name in files if (out / name).exists()]
+    if existing and not force:
+        raise NnexamError(f"{out / existing[0]}: exists (use --force to replace it)")
+    for name, data in files.items():
+        write_atomic(out / name, data)
+
+
+@cli.command("export")
+@click.argument("lms", type=click.Choice(["moodle", "canvas"]))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the quiz file  [default: DIR]")
+@click.option("--title", help="The quiz's name (default: the exam's title).")
+@click.option("--decimal-comma", is_flag=True, help="Canvas: also accept answers typed with a decimal comma (0,5933).")
+@click.option("--force", is_flag=True, help="Replace an earlier export (or write into a non-empty --out folder).")
+def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, decimal_comma: bool, force: bool):
+    """Write a pool exam (`nnexam generate --pool N`) as an LMS quiz: DIR/moodle.xml (Moodle XML, one Cloze
+    question per variant in one category) or DIR/canvas-qti.zip (QTI 1.2, a question group picking 1 variant).
+    """
+    from .lms import canvas, moodle
+    from .lms.quiz import QuizOptions
+
+    manifest = load_manifest(directory)
+    options = QuizOptions(title=title, decimal_comma=decimal_comma)
+    files = (moodle if lms == "moodle" else canvas).export_quiz(manifest, options)
+    target = out if out is not None else directory
+    if out is not None:
+        ensure_empty_dir(out, force)
+    write_outputs(target, files, force)
+    n = len(manifest.students)
+    for name, data in files.items():
+        click.echo(f"{target / name}: {n} variants of {len(manifest.questions)} answers ({len(data) / 1024:.0f} kB); "
+                   f"see docs/lms-quizzes.md for the import steps")
 
 
 @cli.command("check")
