@@ -1,0 +1,254 @@
+"""LMS quizzes: pool exams exported as Moodle Cloze questions and a Canvas QTI package, and the
+LMSs' response reports read back and graded exactly as submission_template.csv would be.
+
+Fixtures follow the LMSs' own sources (each block names the file it follows); the checks use the
+LMSs' rules written again here (Moodle's Cloze grammar and Numerical tolerance, Canvas's string
+match), never nnexam's exporter code.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import math
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nnexam.bank import bundled_banks, load_bank
+from nnexam.cli import cli
+from nnexam.generate import generate, pool_ids
+from nnexam.grade import accepted_bounds, mistaken_answers
+from nnexam.lms import canvas, moodle
+from nnexam.manifest import load_manifest
+from nnexam.solve import evaluate, solve
+
+BANKS = [name for name, _ in bundled_banks()]
+VARIANTS = 3
+
+# --- Moodle's Cloze grammar, from moodle/moodle question/type/multianswer/questiontype.php ------
+# Written again in Python. PCRE's (?<!\\|&|&amp;) has alternatives of different lengths, which
+# Python's re refuses; three look-behinds in a row say the same.
+ANSWER_ALTERNATIVE_FRACTION_REGEX = r"=|%(-?[0-9]+(?:[.,][0-9]*)?)%"
+ANSWER_ALTERNATIVE_ANSWER_REGEX = r".+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$)"
+ANSWER_ALTERNATIVE_FEEDBACK_REGEX = r".*?(?<!\\)(?=[~}]|$)"
+ANSWER_ALTERNATIVE_REGEX = (f"({ANSWER_ALTERNATIVE_FRACTION_REGEX})?({ANSWER_ALTERNATIVE_ANSWER_REGEX})"
+                            f"(#({ANSWER_ALTERNATIVE_FEEDBACK_REGEX}))?")
+ANSWER_ALTERNATIVE_REGEX_PERCENTILE_FRACTION, ANSWER_ALTERNATIVE_REGEX_FRACTION = 2, 1
+ANSWER_ALTERNATIVE_REGEX_ANSWER, ANSWER_ALTERNATIVE_REGEX_FEEDBACK = 3, 5
+NUMBER_REGEX = r"-?(([0-9]+[.,]?[0-9]*|[.,][0-9]+)([eE][-+]?[0-9]+)?)"
+NUMERICAL_ALTERNATIVE_REGEX = f"^({NUMBER_REGEX})(:{NUMBER_REGEX})?$"
+NUMERICAL_CORRECT_ANSWER, NUMERICAL_ABS_ERROR_MARGIN = 1, 6
+ANSWER_TYPE_DEF_REGEX = ("(NUMERICAL|NM)|(MULTICHOICE|MC)|(MULTICHOICE_V|MCV)|(MULTICHOICE_H|MCH)|"
+                         "(SHORTANSWER|SA|MW)|(SHORTANSWER_C|SAC|MWC)|"
+                         "(MULTICHOICE_S|MCS)|(MULTICHOICE_VS|MCVS)|(MULTICHOICE_HS|MCHS)|"
+                         "(MULTIRESPONSE|MR)|(MULTIRESPONSE_H|MRH)|(MULTIRESPONSE_S|MRS)|(MULTIRESPONSE_HS|MRHS)")
+ANSWER_START_REGEX = r"\{([0-9]*):(" + ANSWER_TYPE_DEF_REGEX + "):"
+ANSWER_REGEX = ANSWER_START_REGEX + "(" + ANSWER_ALTERNATIVE_REGEX + "(~" + ANSWER_ALTERNATIVE_REGEX + r")*)\}"
+ANSWER_REGEX_NORM, ANSWER_REGEX_ANSWER_TYPE_NUMERICAL, ANSWER_REGEX_ALTERNATIVES = 1, 3, 16
+
+
+def extract_question(text: str) -> list[dict]:
+    """qtype_multianswer_extract_question: every gap with its mark, type and alternatives."""
+    gaps = []
+    position = 1
+    while (m := re.search(ANSWER_REGEX, text, re.S)):
+        gap = {"mark": m.group(ANSWER_REGEX_NORM) or "1", "numerical": bool(m.group(ANSWER_REGEX_ANSWER_TYPE_NUMERICAL)),
+               "alternatives": []}
+        remaining = m.group(ANSWER_REGEX_ALTERNATIVES)
+        while (alt := re.search("~?" + ANSWER_ALTERNATIVE_REGEX, remaining, re.S)):
+            if alt.group(ANSWER_ALTERNATIVE_REGEX_FRACTION) == "=":
+                fraction = 1.0
+            elif alt.group(ANSWER_ALTERNATIVE_REGEX_PERCENTILE_FRACTION):
+                fraction = 0.01 * float(alt.group(ANSWER_ALTERNATIVE_REGEX_PERCENTILE_FRACTION).replace(",", "."))
+            else:
+                fraction = 0.0
+            num = re.search(NUMERICAL_ALTERNATIVE_REGEX, alt.group(ANSWER_ALTERNATIVE_REGEX_ANSWER), re.S)
+            gap["alternatives"].append({
+                "fraction": fraction,
+                "number": num is not None,
+                "answer": num.group(NUMERICAL_CORRECT_ANSWER) if num else alt.group(ANSWER_ALTERNATIVE_REGEX_ANSWER),
+                "margin": (num.group(NUMERICAL_ABS_ERROR_MARGIN) or "0") if num else None,
+                "feedback": alt.group(ANSWER_ALTERNATIVE_REGEX_FEEDBACK) or "",
+            })
+            remaining = remaining.split(alt.group(0), 1)[1]
+        gaps.append(gap)
+        text = text.replace(m.group(0), f"{{#{position}}}", 1)
+        position += 1
+    return gaps
+
+
+def moodle_accepts(answer: str, margin: str, value: float) -> bool:
+    """qtype_numerical_answer::get_tolerance_interval, tolerance type 2 (nominal), PHP precision 14."""
+    a, t = float(answer.replace(",", ".")), abs(float(margin.replace(",", ".")))
+    epsilon = 10.0 ** -14
+    t = t + epsilon * max(abs(t), abs(a), epsilon)
+    return a - t <= value <= a + t
+
+
+@pytest.fixture(scope="module", params=BANKS)
+def pool(request):
+    bank = load_bank(request.param)
+    return generate(bank, "lms-2026", pool_ids(VARIANTS), kind="pool")
+
+
+def _exact(manifest):
+    """Every variant's exact answers, solved again from its own network (variants x questions)."""
+    return np.array([[solve(s.network).values[q.name][0] for q in manifest.questions] for s in manifest.students])
+
+
+def test_moodle_xml_cloze_gaps_as_moodle_parses_them(pool):
+    files = moodle.export_quiz(pool)
+    root = ET.fromstring(files["moodle.xml"])  # well-formed
+    assert root.tag == "quiz"
+    questions = root.findall("question")
+    # question/format/xml/format.php import_category: <category><text>, <info format><text>
+    category = questions[0]
+    assert category.get("type") == "category"
+    assert category.find("category/text").text.startswith("$course$/top/")
+    assert category.find("info").get("format") == "html" and category.find("info/text") is not None
+    cloze = questions[1:]
+    assert [q.get("type") for q in cloze] == ["cloze"] * VARIANTS
+    exact = _exact(pool)
+    key, low, high = accepted_bounds(pool)
+    mistakes = mistaken_answers(pool)
+    points = [q.points for q in pool.questions]
+    for i, (q, student) in enumerate(zip(cloze, pool.students)):
+        # import_multianswer reads name/text, questiontext (format, text, file), generalfeedback/text
+        assert student.variant in q.find("name/text").text
+        text_el = q.find("questiontext")
+        assert text_el.get("format") == "html"
+        text = text_el.find("text").text
+        f = text_el.find("file")
+        assert f.get("encoding") == "base64" and f.get("path") == "/"
+        assert f'src="@@PLUGINFILE@@/{f.get("name")}"' in text
+        svg = base64.b64decode(f.text)
+        assert ET.fromstring(svg).tag.endswith("svg")
+        assert f"Variant code: {student.variant}" in text
+        assert q.find("generalfeedback/text").text.strip()
+        gaps = extract_question(text)
+        assert len(gaps) == len(pool.questions)
+        marks = [int(g["mark"]) for g in gaps]  # integers, as the grammar's [0-9]* reads them
+        assert all(str(m) == g["mark"] for m, g in zip(marks, gaps))
+        assert np.allclose(np.array(marks) / marks[0], np.array(points) / points[0])
+        for qi, (gap, question) in enumerate(zip(gaps, pool.questions)):
+            assert gap["numerical"]
+            right, *wrong = gap["alternatives"]
+            assert right["fraction"] == 1.0 and right["number"]
+            width = high[i, qi] - key[i, qi]
+            d = question.decimals
+            rounded = round(exact[i, qi], d)
+            truncated = math.trunc(exact[i, qi] * 10 ** d) / 10 ** d
+            for v in (rounded, truncated, exact[i, qi]):
+                assert moodle_accepts(right["answer"], right["margin"], v), (question.label, v)
+            for v in (exact[i, qi] + 2 * width, exact[i, qi] - 2 * width):
+                assert not moodle_accepts(right["answer"], right["margin"], v), (question.label, v)
+            for alt in wrong:
+                assert alt["number"] and alt["fraction"] == 0.0 and alt["feedback"]
+                value = float(alt["answer"])
+                assert not low[i, qi] <= value <= high[i, qi]
+            # every named mistake outside the interval is there (two landing on one number: once)
+            outside = {round(float(v[i, qi]), 9) for _, v in mistakes
+                       if not np.isnan(v[i, qi]) and not low[i, qi] <= v[i, qi] <= high[i, qi]}
+            assert {round(float(a["answer"]), 9) for a in wrong} <= outside
+            assert len(wrong) >= (1 if outside else 0)
+
+
+def test_moodle_feedback_escapes_the_cloze_grammar():
+    gap = moodle.cloze_gap(2, 0.5, 0.001, [(0.7, "a } b ~ c # d \\ e {1:NUMERICAL:=1}")])
+    parsed = extract_question(f"<p>{gap}</p>")
+    assert len(parsed) == 1 and len(parsed[0]["alternatives"]) == 2
+    import html
+    assert html.unescape(parsed[0]["alternatives"][1]["feedback"]) == "a } b ~ c # d \\ e {1:NUMERICAL:=1}"
+
+
+def test_gap_marks_are_whole_numbers_scaled():
+    assert moodle.gap_marks([1, 2, 1]) == ([1, 2, 1], 1)
+    assert moodle.gap_marks([0.5, 1.5, 1]) == ([1, 3, 2], 2)
+    assert moodle.gap_marks([0.25, 1]) == ([1, 4], 4)
+
+
+# --- Canvas ----------------------------------------------------------------------------------
+
+
+def _qti(files):
+    return zipfile.ZipFile(io.BytesIO(files["canvas-qti.zip"]))
+
+
+Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+CP = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
+
+
+def test_canvas_package_layout_and_blanks(pool):
+    z = _qti(canvas.export_quiz(pool))
+    names = set(z.namelist())
+    # lib/cc/qti/qti_manifest.rb + qti_generator.rb generate_quiz(quiz, false): the assessment
+    # resource (imsqti_xmlv1p2) with its file and a dependency on the assessment_meta resource.
+    man = ET.fromstring(z.read("imsmanifest.xml"))
+    resources = {r.get("identifier"): r for r in man.iter(f"{CP}resource")}
+    qti = [r for r in resources.values() if r.get("type") == "imsqti_xmlv1p2"]
+    assert len(qti) == 1
+    href = qti[0].find(f"{CP}file").get("href")
+    meta = resources[qti[0].find(f"{CP}dependency").get("identifierref")]
+    assert meta.get("type") == "associatedcontent/imscc_xmlv1p1/learning-application-resource"
+    assert meta.get("href") in names and href in names
+    web = [r.get("href") for r in resources.values() if r.get("type") == "webcontent"]
+    assert len(web) == VARIANTS and set(web) <= names
+    assert ET.fromstring(z.read(meta.get("href"))).find("{http://canvas.instructure.com/xsd/cccv1p0}title").text
+    doc = ET.fromstring(z.read(href))
+    root_section = doc.find(f"{Q}assessment/{Q}section")
+    assert root_section.get("ident") == "root_section"
+    group = root_section.find(f"{Q}section")
+    assert group.find(f"{Q}selection_ordering/{Q}selection/{Q}selection_number").text == "1"
+    total = sum(q.points for q in pool.questions)
+    assert float(group.find(f"{Q}selection_ordering/{Q}selection/{Q}selection_extension/{Q}points_per_item").text) == total
+    items = group.findall(f"{Q}item")
+    assert len(items) == VARIANTS
+    exact = _exact(pool)
+    key, low, high = accepted_bounds(pool)
+    for i, item in enumerate(items):
+        fields = {f.find(f"{Q}fieldlabel").text: f.find(f"{Q}fieldentry").text for f in item.iter(f"{Q}qtimetadatafield")}
+        assert fields["question_type"] == "fill_in_multiple_blanks_question"
+        assert float(fields["points_possible"]) == total
+        html = item.find(f"{Q}presentation/{Q}material/{Q}mattext").text
+        assert f"Variant code: {pool.students[i].variant}" in html
+        src = re.search(r'<img src="([^"]+)"', html).group(1)
+        assert src in names
+        lids = item.findall(f"{Q}presentation/{Q}response_lid")
+        assert len(lids) == len(pool.questions)
+        for qi, (lid, q) in enumerate(zip(lids, pool.questions)):
+            blank = lid.get("ident")[len("response_"):]
+            assert lid.get("ident").startswith("response_") and f"[{blank}]" in html
+            strings = [t.text for t in lid.iter(f"{Q}mattext")][1:]  # the first names the blank
+            for s in strings:  # Canvas compares strings: each one a student could type, inside the interval
+                assert re.fullmatch(r"-?\d*\.\d+|-?\d+", s), s
+                assert low[i, qi] <= float(s) <= high[i, qi], (q.label, s)
+            d = q.decimals
+            rounded = f"{round(exact[i, qi], d):.{d}f}"
+            truncated = f"{math.trunc(exact[i, qi] * 10 ** d) / 10 ** d:.{d}f}"
+            for form in (rounded, truncated):
+                form = form.lstrip("-") if float(form) == 0 else form
+                assert form in strings, (q.label, form, strings)
+                if form.lstrip("-").startswith("0."):
+                    assert form.replace("0.", ".", 1) in strings
+
+
+def test_canvas_decimal_comma_forms(pool):
+    from nnexam.lms.quiz import QuizOptions
+    z = _qti(canvas.export_quiz(pool, QuizOptions(decimal_comma=True)))
+    text = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert re.search(r'texttype="text/plain">-?0,\d+<', text)
+
+
+def test_a_roster_exam_is_refused_with_what_to_do():
+    bank = load_bank("classic")
+    m = generate(bank, "x", [("s1", "")])
+    with pytest.raises(Exception) as e:
+        moodle.export_quiz(m)
+    assert "--pool" in str(e.value)
