@@ -252,3 +252,201 @@ def test_a_roster_exam_is_refused_with_what_to_do():
     with pytest.raises(Exception) as e:
         moodle.export_quiz(m)
     assert "--pool" in str(e.value)
+
+
+# --- round trips: pool exam -> export -> the LMS's response report -> grade -------------------
+
+
+@pytest.fixture(scope="module")
+def exam(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pool") / "classic"
+    r = CliRunner().invoke(cli, ["generate", "classic", "--seed", "rt", "--pool", "3", "--no-pdf", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    for lms in ("moodle", "canvas"):
+        r = CliRunner().invoke(cli, ["export", lms, str(out)])
+        assert r.exit_code == 0, r.output
+    return out, load_manifest(out)
+
+
+def _answers(m):
+    """Per respondent: (id, first, last, variant index, answers as typed): exact, hand-rounded,
+    follow-through, a named mistake, blanks and garbage."""
+    qs = m.questions
+    exact = _exact(m)
+    d = [q.decimals for q in qs]
+    typed = lambda values: [f"{v:.{k}f}" for v, k in zip(values, d)]
+    rows = [("1001", "Ada", "Lovelace", 0, typed(exact[0])),
+            ("1002", "Alan", "Turing", 1, [f"{math.trunc(v * 10 ** k) / 10 ** k:.{k}f}" for v, k in zip(exact[1], d)])]
+    # follow-through: the first answer wrong, everything after it computed from it
+    wrong = float(exact[2, 0]) + 0.05
+    chain = evaluate(m.graph, m.givens(np.array([2])), fixed={qs[0].name: np.array([wrong])})
+    rows.append(("1003", "Grace", "Hopper", 2, typed([wrong] + [float(np.atleast_1d(chain[q.name])[0]) for q in qs[1:]])))
+    mistake, values = mistaken_answers(m, np.array([0]))[0]
+    rows.append(("1004", "Edsger", "Dijkstra", 0, typed([exact[0, j] if np.isnan(values[0, j]) else values[0, j] for j in range(len(qs))])))
+    garbage = typed(exact[1])
+    garbage[:3] = ["", "", ""]
+    garbage[3] = "0.1O"
+    rows.append(("1005", "Barbara", "Liskov", 1, garbage))
+    return rows
+
+
+def _csv(lines, bom=False):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(lines)
+    return ("\ufeff" if bom else "") + buf.getvalue()
+
+
+def _template(m, rows):
+    """The same answers in submission_template.csv's layout (respondent as student_id)."""
+    lines = [["student_id", "variant", "name"] + [q.label for q in m.questions]]
+    lines += [[sid, m.students[v].variant, f"{first} {last}"] + answers for sid, first, last, v, answers in rows]
+    return _csv(lines)
+
+
+def _moodle_report(m, rows, question_column=True, right_column=False, german=False):
+    """A Responses report download (see moodle.py's quiz responses section for the source files)."""
+    words = (["Nachname", "Vorname", "ID-Nummer", "E-Mail-Adresse", "Status", "Begonnen am", "Beendet", "Dauer",
+              "Bewertung/24,00"] if german else
+             ["Last name", "First name", "ID number", "Email address", "State", "Started on", "Completed",
+              "Duration", "Grade/24.00"])
+    part = "Teil" if german else "part"
+    head = words + (["Frage 1" if german else "Question 1"] if question_column else []) + ["Antwort 1" if german else "Response 1"]
+    head += ["Richtige Antwort 1" if german else "Right answer 1"] if right_column else []
+    lines = [head]
+    exact = _exact(m)
+    for n, (sid, first, last, v, answers) in enumerate(rows):
+        code = m.students[v].variant
+        line = [last, first, sid, f"{first.lower()}@uni.example", "Finished", f"4 December 2026 10:{n:02d} AM",
+                f"4 December 2026 11:{n:02d} AM", "1 hour", "12.00"]
+        if question_column:
+            line.append(f"Variant code: {code} (quiz, {m.students[v].id}) Round every answer to 4 decimal places "
+                        + " ".join(f"{q.label} _____ (1 point)" for q in m.questions))
+        line.append("; ".join(f"{part} {j}: {a}" for j, a in enumerate(answers, 1)).strip())
+        if right_column:
+            line.append("; ".join(f"{part} {j}: {moodle.plain(x)}" for j, x in enumerate(exact[v], 1)))
+        lines.append(line)
+    return _csv(lines, bom=True)
+
+
+def _canvas_report(m, rows):
+    """A Student Analysis download (app/models/quizzes/quiz_statistics/student_analysis.rb to_csv)."""
+    head = ["name", "id", "sis_id", "section", "section_id", "section_sis_id", "submitted", "attempt"]
+    for i, s in enumerate(m.students):
+        head += [f"{5000 + i}: Variant code: {s.variant} (quiz, {s.id}) Round every answer to 4 decimal places", "24.0"]
+    head += ["n correct", "n incorrect", "score"]
+    lines = [head]
+    for sid, first, last, v, answers in rows:
+        line = [f"{first} {last}", str(int(sid) + 90000), sid, "Section 1", "77", "", "2026-12-04 11:00:00 UTC", "1"]
+        for i in range(len(m.students)):
+            line += [",".join(a.replace(",", "\\,") for a in answers), "12.0"] if i == v else ["", ""]
+        line += ["10", "14", "12.0"]
+        lines.append(line)
+    return _csv(lines)
+
+
+def _grade(exam_dir, path, out, *extra):
+    r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(path), "--out", str(out), "--no-report", *extra])
+    return r
+
+
+def _same_grading(tmp_path, exam_dir, m, rows, report, name):
+    (tmp_path / "template.csv").write_text(_template(m, rows), encoding="utf-8")
+    (tmp_path / name).write_text(report, encoding="utf-8")
+    a = _grade(exam_dir, tmp_path / "template.csv", tmp_path / "a")
+    b = _grade(exam_dir, tmp_path / name, tmp_path / "b")
+    assert a.exit_code == b.exit_code == 1, (a.output, b.output)  # the garbage cell needs attention in both
+    assert "read as" in b.output and "read as" not in a.output
+    ga = (tmp_path / "a" / "grades.csv").read_text(encoding="utf-8")
+    gb = (tmp_path / "b" / "grades.csv").read_text(encoding="utf-8")
+    assert ga == gb
+    fa = sorted(p.name for p in (tmp_path / "a" / "feedback").iterdir())
+    assert fa == sorted(p.name for p in (tmp_path / "b" / "feedback").iterdir()) and len(fa) == len(rows)
+    for f in fa:
+        assert (tmp_path / "a" / "feedback" / f).read_text() == (tmp_path / "b" / "feedback" / f).read_text()
+    return list(csv.DictReader(io.StringIO(ga)))
+
+
+def test_moodle_round_trip_same_as_template(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)
+    graded = _same_grading(tmp_path, exam_dir, m, rows, _moodle_report(m, rows), "responses.csv")
+    by_id = {g["student_id"]: g for g in graded}
+    total = sum(q.points for q in m.questions)
+    assert float(by_id["1001"]["score"]) == float(by_id["1002"]["score"]) == total  # exact, truncated
+    assert float(by_id["1003"]["score"]) == total - m.questions[0].points  # follow-through keeps the rest
+    assert float(by_id["1004"]["score"]) < total and by_id["1004"]["name"] == "Edsger Dijkstra"
+    assert by_id["1005"]["status"] == "unreadable cells"
+    feedback = (tmp_path / "b" / "feedback" / "1004.txt").read_text()
+    assert mistaken_answers(m, np.array([0]))[0][0].title in feedback
+
+
+def test_moodle_german_report_and_right_answer_column(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)
+    _same_grading(tmp_path, exam_dir, m, rows, _moodle_report(m, rows, question_column=False, right_column=True,
+                                                              german=True), "antworten.csv")
+
+
+def test_canvas_round_trip_same_as_template(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)
+    graded = _same_grading(tmp_path, exam_dir, m, rows, _canvas_report(m, rows), "student_analysis.csv")
+    assert {g["student_id"] for g in graded} == {r[0] for r in rows}  # the SIS id names the respondent
+
+
+def test_google_forms_round_trip_same_as_template(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)
+    # Google Forms' download: Timestamp, Email Address, then one column per question title.
+    lines = [["Timestamp", "Email Address", "Student ID", "Variant code"] + [q.label for q in m.questions]]
+    lines += [[f"2026/12/04 10:0{n} AM GMT+1", f"{first.lower()}@uni.example", sid, m.students[v].variant] + answers
+              for n, (sid, first, last, v, answers) in enumerate(rows)]
+    (tmp_path / "form.csv").write_text(_csv(lines), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "form.csv", tmp_path / "f")
+    assert r.exit_code == 1 and "read as Google Forms responses" in r.output
+    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "f" / "grades.csv").read_text()))}
+    assert set(graded) == {r[0] for r in rows} and float(graded["1001"]["score"]) == sum(q.points for q in m.questions)
+
+
+def test_bad_rows_named_one_line_each_and_others_graded(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)[:2]
+    report = _moodle_report(m, rows).splitlines()
+    head = next(csv.reader([report[0].lstrip("\ufeff")]))
+    good = [next(csv.reader([line])) for line in report[1:]]
+    q, resp = head.index("Question 1"), head.index("Response 1")
+    other = list(good[0]); other[2] = "2001"; other[q] = "Variant code: ZZZZ99 (another exam) out_h1 _____"  # another exam
+    unknown = list(good[0]); unknown[2] = "2002"; unknown[q] = "Variant code: " + "Q" * 6  # no code of this exam
+    cut = list(good[1]); cut[2] = "2003"; cut[resp] = cut[resp][: len(cut[resp]) // 2]  # a Cloze cell cut short
+    empty = list(good[0]); empty[2] = "2004"; empty[resp] = "-"; empty[4] = "Never submitted"  # no answers
+    (tmp_path / "bad.csv").write_text(_csv([head] + good + [other, unknown, cut, empty], bom=True), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "bad.csv", tmp_path / "g")
+    assert r.exit_code == 1
+    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text()))}
+    assert graded["1001"]["status"] == graded["1002"]["status"] == "graded"
+    assert graded["2001"]["status"] == graded["2002"]["status"] == graded["2004"]["status"] == "unknown student"
+    assert "not one of this exam" in graded["2001"]["notes"] or "no variant code" in graded["2001"]["notes"]
+    assert "no answers" in graded["2004"]["notes"] and "line 7" in graded["2004"]["notes"]
+    assert graded["2003"]["status"] == "unreadable cells" and "cut short" in graded["2003"]["notes"]
+    attention = [line for line in r.output.splitlines() if line.startswith("nnexam: attention")]
+    assert any("line(s) 4, 5, 7" in line for line in attention), attention
+    assert any("line(s) 6" in line for line in attention), attention
+
+
+def test_attempts_first_last_best(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)[:1]
+    exact_row = rows[0]
+    worse = (exact_row[0], exact_row[1], exact_row[2], 1, ["0.1"] * len(m.questions))
+    report = _moodle_report(m, [exact_row, worse])  # the exact one started first (10:00), the worse later
+    (tmp_path / "two.csv").write_text(report, encoding="utf-8")
+    total = sum(q.points for q in m.questions)
+    scores = {}
+    for mode in ("first", "last", "best"):
+        r = _grade(exam_dir, tmp_path / "two.csv", tmp_path / mode, "--attempt", mode)
+        assert r.exit_code == 0, r.output
+        assert "1 other attempts left out" in r.output
+        graded = list(csv.DictReader(io.StringIO((tmp_path / mode / "grades.csv").read_text())))
+        assert len(graded) == 1
+        scores[mode] = float(graded[0]["score"])
+    assert scores["first"] == scores["best"] == total and scores["last"] < total
