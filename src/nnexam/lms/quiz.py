@@ -274,7 +274,7 @@ def layout_note(table: Table) -> str:
     """The 'read as ...' line a reader left in the table's warnings ('' for a plain submissions file)."""
     for w in table.warnings:
         if w.startswith(f"{table.source}: read as "):
-            return w[len(f"{table.source}: "):]
+            return w[len(f"{table.source}: read as "):]
     return ""
 
 
