@@ -131,7 +131,8 @@ def test_moodle_xml_cloze_gaps_as_moodle_parses_them(pool):
         svg = base64.b64decode(f.text)
         assert ET.fromstring(svg).tag.endswith("svg")
         assert f"Variant code: {student.variant}" in text
-        assert q.find("generalfeedback/text").text.strip()
+        assert q.find("generalfeedback").get("format") == "html" and q.find("generalfeedback/text").text.strip()
+        assert 0 <= float(q.find("penalty").text) <= 1
         gaps = extract_question(text)
         assert len(gaps) == len(pool.questions)
         marks = [int(g["mark"]) for g in gaps]  # integers, as the grammar's [0-9]* reads them
@@ -450,3 +451,46 @@ def test_attempts_first_last_best(tmp_path, exam):
         assert len(graded) == 1
         scores[mode] = float(graded[0]["score"])
     assert scores["first"] == scores["best"] == total and scores["last"] < total
+
+
+def test_generate_pool_cli(tmp_path):
+    out = tmp_path / "p"
+    r = CliRunner().invoke(cli, ["generate", "classic", "--seed", "7", "--pool", "12", "--no-pdf", "--out", str(out)])
+    assert r.exit_code == 0 and "12 pool variants" in r.output
+    m = load_manifest(out)
+    assert m.kind == "pool" and [s.id for s in m.students][:2] == ["v001", "v002"] and len(m.students) == 12
+    assert len({s.variant for s in m.students}) == 12 and all(s.name == "" for s in m.students)
+    again = tmp_path / "q"
+    CliRunner().invoke(cli, ["generate", "classic", "--seed", "7", "--pool", "12", "--no-pdf", "--out", str(again)])
+    assert (out / "manifest.json").read_bytes() == (again / "manifest.json").read_bytes()
+    r = CliRunner().invoke(cli, ["generate", "classic", "--seed", "7", "--pool", "3", "--students", "3"])
+    assert r.exit_code == 2 and "exactly one of" in r.output
+
+
+def test_export_refusals(tmp_path, exam):
+    exam_dir, _ = exam
+    roster = tmp_path / "roster"
+    CliRunner().invoke(cli, ["generate", "classic", "--seed", "7", "--students", "2", "--no-pdf", "--out", str(roster)])
+    r = CliRunner().invoke(cli, ["export", "moodle", str(roster)])
+    assert r.exit_code == 2 and "roster exam" in r.output and "--pool" in r.output and str(roster) in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    r = CliRunner().invoke(cli, ["export", "moodle", str(exam_dir)])  # moodle.xml exists already
+    assert r.exit_code == 2 and "use --force" in r.output
+    assert CliRunner().invoke(cli, ["export", "moodle", str(exam_dir), "--force"]).exit_code == 0
+    r = CliRunner().invoke(cli, ["export", "canvas", str(exam_dir), "--out", str(tmp_path / "new")])
+    assert r.exit_code == 0 and (tmp_path / "new" / "canvas-qti.zip").is_file()
+
+
+def test_microsoft_forms_layout(tmp_path, exam):
+    exam_dir, m = exam
+    rows = _answers(m)[:2]
+    lines = [["ID", "Start time", "Completion time", "Email", "Name", "Variant code"] + [q.label for q in m.questions]]
+    lines += [[str(n + 1), "12/4/26 10:00:00", "12/4/26 10:40:00", f"{first.lower()}@uni.example", f"{first} {last}",
+               m.students[v].variant] + answers for n, (sid, first, last, v, answers) in enumerate(rows)]
+    (tmp_path / "ms.csv").write_text(_csv(lines), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "ms.csv", tmp_path / "g")
+    assert r.exit_code == 0 and "read as Microsoft Forms responses" in r.output
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    # the form's ID is its response number, never the student: the email names the respondent
+    assert [g["student_id"] for g in graded] == ["ada@uni.example", "alan@uni.example"]
+    assert [g["name"] for g in graded] == ["Ada Lovelace", "Alan Turing"]

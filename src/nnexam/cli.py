@@ -498,7 +498,10 @@ def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, d
 
     manifest = load_manifest(directory)
     options = QuizOptions(title=title, decimal_comma=decimal_comma)
-    files = (moodle if lms == "moodle" else canvas).export_quiz(manifest, options)
+    try:
+        files = (moodle if lms == "moodle" else canvas).export_quiz(manifest, options)
+    except NnexamError as e:
+        raise NnexamError(f"{directory}: {e.message}", e.exit_code) from None
     target = out if out is not None else directory
     if out is not None:
         ensure_empty_dir(out, force)
