@@ -596,10 +596,13 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
     issues = list(subs.issues)
     for e in range(n):
         sid, code = subs.ids[e].strip(), subs.variants[e]
+        why = ""
         i = by_code.get(_norm(code), -1) if code.strip() else by_id.get(sid, -1)
+        if np.isnan(subs.values[e]).all() and not subs.unreadable[e].any():
+            i, why = -1, "an attempt with no answers (nothing typed, or never submitted); not graded"
         if i < 0:
-            if not code.strip() and np.isnan(subs.values[e]).all() and not subs.unreadable[e].any():
-                why = "no answers and no variant code (an attempt with nothing submitted?); not graded"
+            if why:
+                pass
             elif not code.strip():
                 why = "no variant code of this exam found (a response of another exam?); not graded"
             else:

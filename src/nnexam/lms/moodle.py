@@ -203,18 +203,20 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
         variant, answers = "", [""] * nq
         for slot, c in sorted(responses.items(), key=lambda kv: int(kv[0])):
             summary = cell(row, c)
-            if summary in _NO_DATA:
-                continue
             code = find_variant(cell(row, questions[slot]), codes) if slot in questions else ""
             if not code and keys is not None and slot in rights:
                 found = _right_answer_variant(cell(row, rights[slot]), keys)
                 code = manifest.students[found].variant if found >= 0 else ""
+            if summary in _NO_DATA:
+                variant = variant or code  # an attempt with no answers: the grader says so
+                continue
             if not code and not _PART.match(summary):
                 continue  # another question of the quiz (not one of this exam's variants)
             parts, short = cloze_parts(summary, nq)
             if short:
                 parts = [p if p or i < _last_part(summary) else CUT_SHORT for i, p in enumerate(parts)]
             if not any(parts):
+                variant = variant or code
                 continue
             variant, answers = code, parts
             break
