@@ -15,7 +15,6 @@ import math
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest

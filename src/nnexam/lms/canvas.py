@@ -23,17 +23,15 @@ from __future__ import annotations
 # inside the accepted interval at the stated decimals is listed.
 
 import hashlib
-import re
-from typing import Sequence
-
-from ..errors import NnexamError
-from ..manifest import Manifest
-from ..table import Table
 import io
+import re
 import zipfile
+from typing import Sequence
 from xml.sax.saxutils import escape as _xml_escape, quoteattr as _attr
 
 from ..grade import accepted_bounds
+from ..manifest import Manifest
+from ..table import Table
 from .quiz import QuizOptions, accepted_strings, diagram, question_html, quiz_title, require_pool
 
 _QTI_NS = ('xmlns="http://www.imsglobal.org/xsd/ims_qtiasiv1p2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '

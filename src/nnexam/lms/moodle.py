@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import base64
 from typing import Sequence
-
-from ..errors import NnexamError
-from ..manifest import Manifest
 from xml.sax.saxutils import escape as _xml_escape
 
 import numpy as _np
 
+from ..errors import NnexamError
 from ..grade import accepted_bounds, mistaken_answers
-from .quiz import QuizOptions, plain, question_html, quiz_title, require_pool, worked_solutions, diagram
+from ..manifest import Manifest
+from .quiz import QuizOptions, diagram, plain, question_html, quiz_title, require_pool, worked_solutions
 
 # Characters the Cloze grammar gives a meaning (~ # } end a part, { may start a gap, \ escapes)
 # become HTML character references: Moodle html_entity_decode()s feedback after parsing it.

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 from ..errors import NnexamError
 from ..manifest import Manifest
-from ..present import fmt, fmt_given, layer_name, worked_text
+from ..present import fmt_given, layer_name, worked_text
 from ..solve import evaluate
 from ..table import Table, header_key
 from .svg import diagram_svg
