@@ -493,3 +493,14 @@ def test_microsoft_forms_layout(tmp_path, exam):
     # the form's ID is its response number, never the student: the email names the respondent
     assert [g["student_id"] for g in graded] == ["ada@uni.example", "alan@uni.example"]
     assert [g["name"] for g in graded] == ["Ada Lovelace", "Alan Turing"]
+
+
+def test_an_empty_later_attempt_does_not_hide_an_answered_one(tmp_path, exam):
+    exam_dir, m = exam
+    answered = _answers(m)[0]
+    empty = (answered[0], answered[1], answered[2], 0, [""] * len(m.questions))
+    (tmp_path / "r.csv").write_text(_moodle_report(m, [answered, empty]), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "r.csv", tmp_path / "g")
+    assert r.exit_code == 0, r.output
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    assert len(graded) == 1 and float(graded[0]["score"]) == sum(q.points for q in m.questions)

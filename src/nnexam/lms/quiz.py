@@ -285,6 +285,7 @@ def without_layout_note(table: Table) -> Table:
 def attempt_rows(table: Table, mode: str, scores: Sequence[float] | None = None) -> tuple[list[int], int]:
     """The rows kept when a respondent has several attempts (first, last or best), and how many were dropped.
 
+    An attempt with no answers (opened, never submitted) loses to any attempt with answers.
     Rows without an `attempt` column are each their own attempt. `best` needs every row's score
     (ties go to the later attempt).
     """
@@ -294,27 +295,25 @@ def attempt_rows(table: Table, mode: str, scores: Sequence[float] | None = None)
     sid = column(table.header, "student_id")
     if a is None or sid is None:
         return list(range(len(table.rows))), 0
+    first_answer = len(SUBMISSION_HEADER) if tuple(table.header[:len(SUBMISSION_HEADER)]) == SUBMISSION_HEADER else 0
+
+    def rank(r: int) -> tuple:
+        row = table.rows[r]
+        text = cell(row, a)
+        number = int(text) if text.isdigit() else r
+        answered = any(c.strip() for c in row[first_answer:])
+        if mode == "first":
+            return answered, -number
+        if mode == "last":
+            return answered, number
+        assert scores is not None
+        return answered, scores[r], number
+
     chosen: dict[str, int] = {}
-
-    def number(r: int) -> int:
-        text = cell(table.rows[r], a)
-        return int(text) if text.isdigit() else r
-
     for r, row in enumerate(table.rows):
         who = cell(row, sid)
-        if who not in chosen:
+        if who not in chosen or rank(r) > rank(chosen[who]):
             chosen[who] = r
-        elif mode == "first":
-            if number(r) < number(chosen[who]):
-                chosen[who] = r
-        elif mode == "last":
-            if number(r) > number(chosen[who]):
-                chosen[who] = r
-        else:
-            assert scores is not None
-            best = chosen[who]
-            if scores[r] > scores[best] or (scores[r] == scores[best] and number(r) > number(best)):
-                chosen[who] = r
     keep = sorted(chosen.values())
     return keep, len(table.rows) - len(keep)
 
