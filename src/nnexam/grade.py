@@ -600,13 +600,11 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
         i = by_code.get(_norm(code), -1) if code.strip() else by_id.get(sid, -1)
         if np.isnan(subs.values[e]).all() and not subs.unreadable[e].any():
             i, why = -1, "an attempt with no answers (nothing typed, or never submitted); not graded"
+        elif i < 0 and not code.strip():
+            why = "no variant code of this exam found (a response of another exam?); not graded"
+        elif i < 0:
+            why = f"variant code {code!r} is not one of this exam's {len(manifest.students)} variants (another exam?); not graded"
         if i < 0:
-            if why:
-                pass
-            elif not code.strip():
-                why = "no variant code of this exam found (a response of another exam?); not graded"
-            else:
-                why = f"variant code {code!r} is not one of this exam's {len(manifest.students)} variants (another exam?); not graded"
             issues[e] = ((UNKNOWN, f"line {subs.lines[e]}: {why}"),) + tuple(issues[e])
             continue
         if not sid:
@@ -657,7 +655,8 @@ def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy(
         mistakes = marks.mistakes
     submitted_by = np.zeros(len(manifest.students), dtype=bool)
     submitted_by[student[student >= 0]] = True
-    missing = tuple(np.flatnonzero(~submitted_by).tolist())
+    # A pool's variants are no roster: nobody is missing from it.
+    missing = tuple(np.flatnonzero(~submitted_by).tolist()) if manifest.kind != "pool" else ()
     return Grades(manifest, submissions, policy, tuple(status), notes, student, graded,
                   expected, own, points, verdict, mistake, mistakes, missing)
 
