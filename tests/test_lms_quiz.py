@@ -504,3 +504,16 @@ def test_an_empty_later_attempt_does_not_hide_an_answered_one(tmp_path, exam):
     assert r.exit_code == 0, r.output
     graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
     assert len(graded) == 1 and float(graded[0]["score"]) == sum(q.points for q in m.questions)
+
+
+def test_a_report_of_another_exam_entirely(tmp_path, exam):
+    exam_dir, m = exam
+    other = tmp_path / "other"
+    CliRunner().invoke(cli, ["generate", "classic", "--seed", "another", "--pool", "2", "--no-pdf", "--out", str(other)])
+    om = load_manifest(other)
+    rows = [("1001", "Ada", "Lovelace", 0, ["0.5"] * len(om.questions)), ("1002", "Alan", "Turing", 1, ["0.5"] * len(om.questions))]
+    (tmp_path / "r.csv").write_text(_moodle_report(om, rows), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "r.csv", tmp_path / "g")
+    assert r.exit_code == 1 and "2 row(s) with unknown student: line(s) 2, 3" in r.output
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    assert [g["status"] for g in graded] == ["unknown student"] * 2  # and no pool variant listed as missing
