@@ -438,7 +438,7 @@ def test_cli_roster_and_refusals(tmp_path):
     assert r.exit_code == 2 and "folder is not empty (use --force" in r.output
     assert CliRunner().invoke(cli, args + ["--force"]).exit_code == 0
     r = CliRunner().invoke(cli, ["generate", "--seed", "1", "--students", "3", "--roster", str(roster)])
-    assert r.exit_code == 2 and "exactly one of --students N and --roster CSV" in r.output
+    assert r.exit_code == 2 and "exactly one of --students N, --roster CSV and --pool N" in r.output
     r = CliRunner().invoke(cli, ["generate", "--seed", "1"])
     assert r.exit_code == 2 and "exactly one of" in r.output
     roster.write_text("SIS User ID,Name\nA1,Ann\nA1,Bo\n")

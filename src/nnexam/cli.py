@@ -22,9 +22,10 @@ from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
-from .generate import answer_key, class_ids, generate, submission_template
+from .generate import answer_key, class_ids, generate, pool_ids, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from . import lms
+from .lms.reports import attempt_scores, choose_attempts, read_report
 from .gradebook import attention_lines, exam_title, feedback_rows, feedback_stems, feedback_texts, grades_csv, number
 from .manifest import load_manifest
 from .notation import labels as make_labels
@@ -110,6 +111,7 @@ def banks_cmd():
 @click.option("--seed", required=True, help="The exam seed (any text). The same seed, bank and ids give the same variants.")
 @click.option("--students", "count", type=click.IntRange(1, 1_000_000), help="A class of N anonymous students s001..sNNN.")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), help="A roster CSV exported from your LMS.")
+@click.option("--pool", type=click.IntRange(1, 100_000), help="A pool of N variants v001..vNNN bound to no student, for an LMS quiz to hand out at random (see `nnexam export`).")
 @click.option("--id-column", help="The roster column holding student ids (default: student_id, SIS User ID, ID, ...).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: output/<bank>-<seed>/).")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder.")
@@ -117,14 +119,14 @@ def banks_cmd():
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
 @click.option("--title", help="Title printed on the sheets (default: the bank's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
-def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs):
+def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
     Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
     (every student's answers) and, unless --no-pdf, each student's sheet and answer key as PDF.
     """
-    if (count is None) == (roster is None):
-        raise click.UsageError("give exactly one of --students N and --roster CSV")
+    if sum(x is not None for x in (count, roster, pool)) != 1:
+        raise click.UsageError("give exactly one of --students N, --roster CSV and --pool N")
     if not seed.strip():
         raise click.UsageError("--seed must not be empty")
     if id_column is not None and roster is None:
@@ -138,8 +140,11 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         for note in found.notes:
             click.echo(f"nnexam: note: {note}", err=True)
         students = list(found.students)
+    elif pool is not None:
+        students = pool_ids(pool)
     else:
         students = class_ids(count)
+    kind = "pool" if pool is not None else "class"
     if len(students) >= _PROGRESS_FROM:
         with click.progressbar(length=len(students), label="Drawing fair variants", file=sys.stderr) as bar:
             done = [0]
@@ -148,9 +153,9 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
                 bar.update(n - done[0])
                 done[0] = n
 
-            manifest = generate(problem, seed, students, title=title, progress=progress)
+            manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
     else:
-        manifest = generate(problem, seed, students, title=title)
+        manifest = generate(problem, seed, students, title=title, kind=kind)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
@@ -169,7 +174,9 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
         raise
     points = sum(q.points for q in manifest.questions)
     n = len(manifest.students)
-    click.echo(f"{n} student{'s' if n != 1 else ''}, {len(manifest.questions)} questions ({points:g} points) "
+    who = (f"{n} pool variant{'s' if n != 1 else ''} (v001...; `nnexam export moodle|canvas` makes the quiz)"
+           if kind == "pool" else f"{n} student{'s' if n != 1 else ''}")
+    click.echo(f"{who}, {len(manifest.questions)} questions ({points:g} points) "
                f"from bank '{problem.name}', seed {seed!r}: {out}/")
 
 
@@ -380,11 +387,14 @@ class _FeedbackFolder:
 @click.option("--no-report", is_flag=True, help="Skip report.pdf.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
+@click.option("--attempt", type=click.Choice(["first", "last", "best"]), default="last", show_default=True,
+              help="Which attempt of a respondent with several (in an LMS quiz report) is graded.")
 def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
               lms_column: str | None, title: str | None, percent: bool, missing: str, no_report: bool, force: bool,
-              jobs: int | None):
+              jobs: int | None, attempt: str):
     """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
-    student_id,question,answer) against DIR/manifest.json.
+    student_id,question,answer; or an LMS quiz report, unedited: Moodle's Responses report, Canvas's
+    Student Analysis, a Google Forms or Microsoft Forms export) against DIR/manifest.json.
 
     Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
     stderr, one line per kind), 2 when the input cannot be read.
@@ -394,14 +404,14 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
     gc.disable()
     try:
         _grade(exam_dir, submissions, out, follow_through, lms_export, lms_column, title, no_report, force, jobs,
-               lms.GradeOptions(percent=percent, missing=missing))
+               lms.GradeOptions(percent=percent, missing=missing), attempt)
     finally:
         gc.enable()
 
 
 def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None,
-           options: lms.GradeOptions = lms.GradeOptions()) -> None:
+           options: lms.GradeOptions = lms.GradeOptions(), attempt: str = "last") -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
     if out.exists() and not out.is_dir():
@@ -409,6 +419,13 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
     table = read_table(read_input(submissions, "submissions"), str(submissions))
+    table, layout = read_report(table, manifest)
+    if layout:
+        rows = len(table.rows)
+        scores = attempt_scores(table, manifest, Policy(follow_through)) if attempt == "best" else None
+        table, dropped = choose_attempts(table, attempt, scores)
+        kept = f"; graded the {attempt} attempt of each respondent ({dropped} other attempts left out)" if dropped else ""
+        click.echo(f"read as {layout}: {rows} attempt{'s' if rows != 1 else ''}{kept}")
     subs = parse_submissions(table, manifest)
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
@@ -465,6 +482,48 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
         click.echo(export_line)
     if attention or lms_failed:
         sys.exit(1)
+
+
+# --- export (issue 11: LMS quizzes) ---------------------------------------------------------
+
+
+def write_outputs(out: Path, files: dict[str, bytes], force: bool) -> None:
+    """Write the files into OUT (one small place, so a staging design can replace it); existing ones need force."""
+    existing = [name for name in files if (out / name).exists()]
+    if existing and not force:
+        raise NnexamError(f"{out / existing[0]}: exists (use --force to replace it)")
+    for name, data in files.items():
+        write_atomic(out / name, data)
+
+
+@cli.command("export")
+@click.argument("lms", type=click.Choice(["moodle", "canvas"]))
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the quiz file  [default: DIR]")
+@click.option("--title", help="The quiz's name (default: the exam's title).")
+@click.option("--decimal-comma", is_flag=True, help="Canvas: also accept answers typed with a decimal comma (0,5933).")
+@click.option("--force", is_flag=True, help="Replace an earlier export (or write into a non-empty --out folder).")
+def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, decimal_comma: bool, force: bool):
+    """Write a pool exam (`nnexam generate --pool N`) as an LMS quiz: DIR/moodle.xml (Moodle XML, one Cloze
+    question per variant in one category) or DIR/canvas-qti.zip (QTI 1.2, a question group picking 1 variant).
+    """
+    from .lms import canvas, moodle
+    from .lms.quiz import QuizOptions
+
+    manifest = load_manifest(directory)
+    options = QuizOptions(title=title, decimal_comma=decimal_comma)
+    try:
+        files = (moodle if lms == "moodle" else canvas).export_quiz(manifest, options)
+    except NnexamError as e:
+        raise NnexamError(f"{directory}: {e.message}", e.exit_code) from None
+    target = out if out is not None else directory
+    if out is not None:
+        ensure_empty_dir(out, force)
+    write_outputs(target, files, force)
+    n = len(manifest.students)
+    for name, data in files.items():
+        click.echo(f"{target / name}: {n} variants of {len(manifest.questions)} answers ({len(data) / 1024:.0f} kB); "
+                   f"see docs/lms-quizzes.md for the import steps")
 
 
 @cli.command("check")

@@ -296,8 +296,11 @@ def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attem
 
 def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str] | tuple[str, str, Mapping[str, str]]], *,
              title: str | None = None, max_attempts: int = MAX_ATTEMPTS,
-             progress: Callable[[int, int], None] | None = None) -> Manifest:
-    """One fair variant per (id, name) or (id, name, roster identity columns), derived from (seed, bank hash, id) alone."""
+             progress: Callable[[int, int], None] | None = None, kind: str = "class") -> Manifest:
+    """One fair variant per (id, name) or (id, name, roster identity columns), derived from (seed, bank hash, id) alone.
+
+    kind="pool" marks the variants as bound to no student (see `pool_ids`): an LMS hands them out.
+    """
     _check_students(students)
     seed = str(seed)
     ids = [s[0] for s in students]
@@ -313,13 +316,19 @@ def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str] | tuple[s
         for i, ((sid, name, *identity), values) in enumerate(zip(students, table.tolist()))
     )
     return Manifest(seed, bank.name, bank.hash, bank.data, title or bank.title, bank.course, bank.date,
-                    bank.notation, qs, variants, __version__, table)
+                    bank.notation, qs, variants, __version__, table, kind)
 
 
 def class_ids(count: int) -> list[tuple[str, str]]:
     """Anonymous students s001..sNNN (zero-padded to the width of the count, at least 3 digits)."""
     width = max(3, len(str(count)))
     return [(f"s{i:0{width}d}", "") for i in range(1, count + 1)]
+
+
+def pool_ids(count: int) -> list[tuple[str, str]]:
+    """Variants v001..vNNN of a pool exam, bound to no student (zero-padded, at least 3 digits)."""
+    width = max(3, len(str(count)))
+    return [(f"v{i:0{width}d}", "") for i in range(1, count + 1)]
 
 
 def answer_key(manifest: Manifest) -> str:

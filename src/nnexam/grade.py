@@ -19,7 +19,7 @@ from the decimals it was written with.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import compress, repeat
 from operator import attrgetter, ne
@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import NnexamError
 from .graph import StepGraph, build_graph
-from .manifest import Manifest
+from .manifest import Manifest, StudentVariant
 from .mistakes import Mistake, applicable, rewrites
 from .notation import labels as make_labels
 from .solve import evaluate, evaluate_step, rounding_bands
@@ -76,6 +76,7 @@ class Submissions:
     unreadable: np.ndarray  # (entries, questions) bool
     issues: tuple[tuple[tuple[str, str], ...], ...]  # per entry: (status kind, message) found while parsing
     warnings: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # per entry, the respondent's name when the file has a name column (else empty)
 
 
 # --- parse ------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
     ignored = []
     for ci, qi in wide_cols.items():
         if qi is None:
-            if ci != variant_col and keys[ci] not in ("name", "fullname", "studentname", "student", "firstname", "lastname", "surname", "email", "section", "timestamp"):
+            if ci != variant_col and keys[ci] not in ("name", "fullname", "studentname", "student", "firstname", "lastname", "surname", "email", "section", "timestamp", "attempt"):
                 ignored.append(table.header[ci] or f"column {ci + 1}")
             continue
         if qi in column_of:
@@ -183,8 +184,10 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
             issues.setdefault(r, []).append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
     ids = tuple(table.column(id_col))
     variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
+    name_col = _find(keys, ("name", "fullname", "studentname"))
+    names = tuple(table.column(name_col)) if name_col is not None and name_col != id_col else ()
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
-                       _per_entry(issues, n), tuple(warnings))
+                       _per_entry(issues, n), tuple(warnings), names)
 
 
 def _ragged_rows(rows: Sequence[tuple[str, ...]], width: int) -> list[int]:
@@ -493,6 +496,9 @@ def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], tuple[tu
     """
     n = len(subs.ids)
     student = _student_indices(manifest, subs.ids)
+    # An entry found unknown while reading (a pool exam's unknown variant code) stays unknown.
+    flagged = np.array([any(k == UNKNOWN for k, _ in found) for found in subs.issues], dtype=bool).reshape(n)
+    student[flagged] = -1
     known = student >= 0
     mismatch = _variant_mismatches(manifest, subs, student)
     graded = known & ~mismatch  # not graded when mismatched, and never in place of a gradable row of the same student
@@ -505,6 +511,8 @@ def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], tuple[tu
     for e in np.flatnonzero(~known).tolist():
         status[e] = UNKNOWN
         sid = subs.ids[e]
+        if flagged[e]:
+            continue  # its note says why
         first_note(e, f"line {subs.lines[e]}: student id {sid!r} is not in the manifest" if sid else f"line {subs.lines[e]}: no student id")
     for e in np.flatnonzero(mismatch).tolist():
         status[e] = MISMATCH
@@ -569,8 +577,58 @@ def _norm(variant: str) -> str:
     return "".join(variant.split()).upper()
 
 
+def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submissions]:
+    """A pool exam's entries as respondents: each entry's variant code finds the variant, its id says who answered.
+
+    Returns a manifest of the respondents (each with the givens of the variant they answered, last
+    entry's variant for one answering twice) and the entries, those whose variant code is blank or
+    not of this pool flagged unknown. Grading that pair names respondents in every file. A
+    manifest that is no pool comes back unchanged.
+    """
+    if manifest.kind != "pool":
+        return manifest, subs
+    by_code = {_norm(s.variant): i for i, s in enumerate(manifest.students)}
+    by_id = {s.id: i for i, s in enumerate(manifest.students)}
+    n = len(subs.ids)
+    variant_of: dict[str, int] = {}
+    order: list[str] = []
+    name_of: dict[str, str] = {}
+    issues = list(subs.issues)
+    for e in range(n):
+        sid, code = subs.ids[e].strip(), subs.variants[e]
+        why = ""
+        i = by_code.get(_norm(code), -1) if code.strip() else by_id.get(sid, -1)
+        if np.isnan(subs.values[e]).all() and not subs.unreadable[e].any():
+            i, why = -1, "an attempt with no answers (nothing typed, or never submitted); not graded"
+        elif i < 0 and not code.strip():
+            why = "no variant code of this exam found (a response of another exam?); not graded"
+        elif i < 0:
+            why = f"variant code {code!r} is not one of this exam's {len(manifest.students)} variants (another exam?); not graded"
+        if i < 0:
+            issues[e] = ((UNKNOWN, f"line {subs.lines[e]}: {why}"),) + tuple(issues[e])
+            continue
+        if not sid:
+            continue
+        if sid not in variant_of:
+            order.append(sid)
+        variant_of[sid] = i
+        if subs.names and subs.names[e]:
+            name_of[sid] = subs.names[e]
+    if not order:
+        return manifest, replace(subs, issues=tuple(issues))
+    pool = manifest.students
+    people = tuple(StudentVariant(sid, name_of.get(sid, ""), pool[variant_of[sid]].variant, pool[variant_of[sid]].givens,
+                                  pool[variant_of[sid]].shared, {}) for sid in order)
+    table = manifest.table[[variant_of[sid] for sid in order]]
+    return replace(manifest, students=people, table=table), replace(subs, issues=tuple(issues))
+
+
 def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy()) -> Grades:
-    """Mark every submission against its student's variant: one numpy pass per question over all students."""
+    """Mark every submission against its student's variant: one numpy pass per question over all students.
+
+    For a pool exam the students are the respondents (see `respondents`).
+    """
+    manifest, submissions = respondents(manifest, submissions)
     status, notes, student, graded = _resolve(manifest, submissions)
     questions = manifest.questions
     n, nq = len(status), len(questions)
@@ -597,7 +655,8 @@ def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy(
         mistakes = marks.mistakes
     submitted_by = np.zeros(len(manifest.students), dtype=bool)
     submitted_by[student[student >= 0]] = True
-    missing = tuple(np.flatnonzero(~submitted_by).tolist())
+    # A pool's variants are no roster: nobody is missing from it.
+    missing = tuple(np.flatnonzero(~submitted_by).tolist()) if manifest.kind != "pool" else ()
     return Grades(manifest, submissions, policy, tuple(status), notes, student, graded,
                   expected, own, points, verdict, mistake, mistakes, missing)
 

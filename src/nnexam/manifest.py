@@ -6,6 +6,7 @@ Shared by the generator (writes it), the PDF builder and the grader (read it). T
     {"format": "nnexam-manifest", "format_version": 2, "nnexam_version": "...",
      "seed": "...", "bank_name": "classic", "bank_hash": "sha256:...", "bank": {...},
      "title": "...", "course": "...", "date": "...", "notation": "mazur",
+     "kind": "pool" (only for a pool exam: variants v001... bound to no student),
      "questions": [{"name", "label", "task", "points", "decimals",
                     "tolerance": {"kind": "abs"|"rel"|"decimals", "value": x}}, ...],
      "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
@@ -44,6 +45,7 @@ from .spec import (NOTATIONS, Architecture, Network, check_outputs, network_from
 FORMAT = "nnexam-manifest"
 FORMAT_VERSION = 2
 TOLERANCE_KINDS = ("abs", "rel", "decimals")
+KINDS = ("class", "pool")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class Manifest:
     # Every student's given values, one row each in `arch.given_names()` order: made from the
     # students when not given (loading and generating pass the array they already have).
     table: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # "class": one variant per named student; "pool": variants v001... bound to no student, handed
+    # out at random by an LMS quiz and found again by their variant code when grading.
+    kind: str = "class"
 
     def __post_init__(self) -> None:
         if self.table is None:
@@ -164,6 +169,7 @@ class Manifest:
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
+            **({"kind": self.kind} if self.kind != "class" else {}),
             "nnexam_version": self.nnexam_version,
             "seed": self.seed,
             "bank_name": self.bank_name,
@@ -375,6 +381,9 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
         seen: set[str] = set()
         dup = next(i for i, sid in enumerate(ids) if sid in seen or seen.add(sid))
         raise NnexamError(f"{source}: students[{dup}]: id {ids[dup]!r} appears twice")
+    kind = d.get("kind", "class")
+    if kind not in KINDS:
+        raise NnexamError(f"{source}: key 'kind' must be one of {', '.join(KINDS)}")
     graph = build_graph(students[0].network.arch)
     for q in questions:
         if q.name not in graph:
@@ -382,7 +391,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
-        notation, questions, students, str(d.get("nnexam_version", "")), table,
+        notation, questions, students, str(d.get("nnexam_version", "")), table, kind,
     )
 
 

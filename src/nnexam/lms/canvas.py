@@ -128,6 +128,198 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
 
 
 # --- quiz export --------------------------------------------------------------------------------
+# canvas-qti.zip for Settings > Import Course Content > "QTI .zip file", in the layout Canvas's own
+# QTI export writes (instructure/canvas-lms lib/cc/qti/qti_manifest.rb, qti_generator.rb
+# generate_quiz(quiz, false), qti_items.rb): imsmanifest.xml lists the assessment
+# (type imsqti_xmlv1p2, <id>/<id>.xml) with its assessment_meta.xml and every image as
+# webcontent; the assessment's root_section holds one question group (a <section> with
+# selection_ordering/selection/selection_number 1 and points_per_item) of one
+# fill_in_multiple_blanks_question item per variant: a [blank] per answer in the text, and per
+# blank a response_lid ident="response_<blank>" whose response_labels are the accepted strings
+# (gems/plugins/qti_exporter/lib/qti/fill_in_the_blank.rb process_canvas reads each as a 100%
+# answer of that blank). Canvas compares blanks as strings, so every string a student could type
+# inside the accepted interval at the stated decimals is listed.
+
+import hashlib
+import io
+import re
+import zipfile
+from typing import Sequence
+from xml.sax.saxutils import escape as _xml_escape, quoteattr as _attr
+
+from ..grade import accepted_bounds
+from ..manifest import Manifest
+from ..table import Table
+from .quiz import QuizOptions, accepted_strings, diagram, question_html, quiz_title, require_pool
+
+_QTI_NS = ('xmlns="http://www.imsglobal.org/xsd/ims_qtiasiv1p2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           'xsi:schemaLocation="http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"')
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed: the same exam gives the same zip bytes
+
+
+def _ident(*parts: str) -> str:
+    return "g" + hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def blank_ids(labels: Sequence[str]) -> list[str]:
+    """A blank name per answer label (letters, digits and _ only, unique): dE/dw5 -> dE_dw5."""
+    out: list[str] = []
+    for i, label in enumerate(labels):
+        b = re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_") or f"a{i + 1}"
+        while b in out:
+            b += f"_{i + 1}"
+        out.append(b)
+    return out
+
+
+def _meta(label: str, entry: str) -> str:
+    return f"<qtimetadatafield><fieldlabel>{label}</fieldlabel><fieldentry>{_xml_escape(entry)}</fieldentry></qtimetadatafield>"
+
+
+def _points(x: float) -> str:
+    return f"{x:.1f}" if float(x).is_integer() else f"{x:g}"
+
+
+def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[str, bytes]:
+    """canvas-qti.zip: one quiz whose question group picks 1 of the pool's variants."""
+    options = options or QuizOptions()
+    require_pool(manifest, "Canvas")
+    title = quiz_title(manifest, options)
+    key, low, high = accepted_bounds(manifest)
+    qs = manifest.questions
+    blanks = blank_ids([q.label for q in qs])
+    total = sum(q.points for q in qs)
+    quiz_id = _ident(manifest.bank_hash, manifest.seed, "quiz")
+    meta_id = _ident(manifest.bank_hash, manifest.seed, "meta")
+    group_id = _ident(manifest.bank_hash, manifest.seed, "group")
+    files: dict[str, bytes] = {}
+    items = []
+    answer_id = 1000
+    for i, v in enumerate(manifest.students):
+        image = f"diagrams/{v.id}-{v.variant}.svg"
+        files[image] = diagram(manifest, i)
+        text = question_html(manifest, i, lambda qi: f"[{blanks[qi]}]", image, title)
+        ids, lids, conds = [], [], []
+        for qi, q in enumerate(qs):
+            labels = []
+            first = answer_id
+            for s in accepted_strings(float(key[i, qi]), float(low[i, qi]), float(high[i, qi]), q.decimals,
+                                      options.decimal_comma):
+                labels.append(f'<response_label ident="{answer_id}"><material><mattext texttype="text/plain">'
+                              f"{_xml_escape(s)}</mattext></material></response_label>")
+                ids.append(str(answer_id))
+                answer_id += 1
+            lids.append(f'<response_lid ident="response_{blanks[qi]}"><material><mattext>{blanks[qi]}</mattext></material>'
+                        f"<render_choice>{''.join(labels)}</render_choice></response_lid>")
+            conds.append(f'<respcondition><conditionvar><varequal respident="response_{blanks[qi]}">{first}</varequal>'
+                         f'</conditionvar><setvar varname="SCORE" action="Add">{100 / len(qs):.2f}</setvar></respcondition>')
+        item_id = _ident(manifest.bank_hash, manifest.seed, v.variant)
+        items.append(
+            f'<item ident="{item_id}" title={_attr(f"{title} {v.id} {v.variant}")}>'
+            "<itemmetadata><qtimetadata>"
+            + _meta("question_type", "fill_in_multiple_blanks_question") + _meta("points_possible", _points(total))
+            + _meta("original_answer_ids", ",".join(ids))
+            + "</qtimetadata></itemmetadata>"
+            f'<presentation><material><mattext texttype="text/html">{_xml_escape(f"<div>{text}</div>")}</mattext></material>'
+            + "".join(lids) + "</presentation>"
+            '<resprocessing><outcomes><decvar maxvalue="100" minvalue="0" varname="SCORE" vartype="Decimal"/></outcomes>'
+            + "".join(conds) + "</resprocessing></item>")
+    assessment = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<questestinterop {_QTI_NS}>\n'
+        f'<assessment ident="{quiz_id}" title={_attr(title)}>'
+        "<qtimetadata>" + _meta("cc_maxattempts", "1") + "</qtimetadata>"
+        '<section ident="root_section">'
+        f'<section ident="{group_id}" title={_attr(f"{title}: one variant per student")}>'
+        "<selection_ordering><selection><selection_number>1</selection_number>"
+        f"<selection_extension><points_per_item>{_points(total)}</points_per_item></selection_extension>"
+        "</selection></selection_ordering>\n" + "\n".join(items) + "\n</section></section></assessment>\n</questestinterop>\n")
+    meta = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<quiz identifier="{quiz_id}" xmlns="http://canvas.instructure.com/xsd/cccv1p0" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://canvas.instructure.com/xsd/cccv1p0 https://canvas.instructure.com/xsd/cccv1p0.xsd">\n'
+        f"  <title>{_xml_escape(title)}</title>\n"
+        f"  <description>{_xml_escape(f'<p>{len(manifest.students)} variants made by nnexam (seed {manifest.seed}); each student gets one at random.</p>')}</description>\n"
+        "  <shuffle_answers>false</shuffle_answers>\n  <scoring_policy>keep_highest</scoring_policy>\n"
+        "  <hide_results></hide_results>\n  <quiz_type>assignment</quiz_type>\n"
+        f"  <points_possible>{_points(total)}</points_possible>\n  <allowed_attempts>1</allowed_attempts>\n"
+        "  <one_question_at_a_time>false</one_question_at_a_time>\n  <cant_go_back>false</cant_go_back>\n"
+        "  <available>false</available>\n</quiz>\n")
+    resources = [
+        f'<resource identifier="{quiz_id}" type="imsqti_xmlv1p2"><file href="{quiz_id}/{quiz_id}.xml"/>'
+        f'<dependency identifierref="{meta_id}"/></resource>',
+        f'<resource identifier="{meta_id}" type="associatedcontent/imscc_xmlv1p1/learning-application-resource" '
+        f'href="{quiz_id}/assessment_meta.xml"><file href="{quiz_id}/assessment_meta.xml"/></resource>',
+    ] + [f'<resource identifier="{_ident(path)}" type="webcontent" href="{path}"><file href="{path}"/></resource>' for path in files]
+    manifest_xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<manifest identifier="{_ident(manifest.bank_hash, manifest.seed, "manifest")}" '
+        'xmlns="http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1" xmlns:lom="http://ltsc.ieee.org/xsd/imsccv1p1/LOM/resource" '
+        'xmlns:imsmd="http://www.imsglobal.org/xsd/imsmd_v1p2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1 http://www.imsglobal.org/xsd/imscp_v1p1.xsd">\n'
+        "<metadata><schema>IMS Content</schema><schemaversion>1.1.3</schemaversion>"
+        f"<imsmd:lom><imsmd:general><imsmd:title><imsmd:string>{_xml_escape(f'QTI Quiz Export: {title}')}</imsmd:string>"
+        "</imsmd:title></imsmd:general></imsmd:lom></metadata>\n"
+        "<organizations/>\n<resources>\n" + "\n".join(resources) + "\n</resources>\n</manifest>\n")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in [("imsmanifest.xml", manifest_xml.encode("utf-8")),
+                           (f"{quiz_id}/{quiz_id}.xml", assessment.encode("utf-8")),
+                           (f"{quiz_id}/assessment_meta.xml", meta.encode("utf-8")), *files.items()]:
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+    return {"canvas-qti.zip": buf.getvalue()}
 
 
 # --- quiz responses -----------------------------------------------------------------------------
+# The quiz's Student Analysis report (Quiz Statistics > Student Analysis, CSV), as
+# instructure/canvas-lms app/models/quizzes/quiz_statistics/student_analysis.rb to_csv writes it:
+# name, id, [sis_id], [root_account], section, section_id, [section_sis_id], submitted, [attempt],
+# then per question "<question id>: <question text without tags>" and a column headed by its
+# points, then "n correct", "n incorrect", "score". A fill-in-multiple-blanks answer is its blanks
+# in order, joined by ',' with each ',' inside an answer written '\,'. With a question group every
+# variant is its own column pair, blank for the students who did not draw it.
+
+from .quiz import cell as _cell, column as _column, find_variant as _find_variant, respondent as _respondent
+from .quiz import submissions_table as _submissions_table, variant_codes as _variant_codes
+
+_QUESTION_COLUMN = re.compile(r"\d+:")
+_SPLIT = re.compile(r"(?<!\\),")
+
+
+def blanks_of(text: str) -> list[str]:
+    """A fill-in-multiple-blanks cell's answers: split on ',' but not '\\,'."""
+    return [p.replace("\\,", ",").strip() for p in _SPLIT.split(text)]
+
+
+def read_responses(table: Table, manifest: Manifest) -> Table | None:
+    """Canvas's Student Analysis report as a submissions table; None when the table is not one."""
+    header = table.header
+    if any(_column(header, n) is None for n in ("name", "id", "submitted", "n correct", "score")):
+        return None
+    codes = _variant_codes(manifest)
+    questions = [(c, _find_variant(h, codes)) for c, h in enumerate(header) if _QUESTION_COLUMN.match(h)]
+    ids = [_column(header, "sis_id"), _column(header, "id")]
+    name = [_column(header, "name")]
+    attempt = _column(header, "attempt")
+    nq = len(manifest.questions)
+    entries, when = [], []
+    for r, row in enumerate(table.rows):
+        sid, who = _respondent(row, ids, name)
+        variant, answers = "", [""] * nq
+        for c, code in questions:
+            text = _cell(row, c)
+            if not text:
+                continue
+            parts = blanks_of(text)
+            if len(parts) != nq:
+                why = f"(blanks cannot be matched: {len(parts)} answers for {nq} blanks)"
+                parts = [why] * nq
+            variant, answers = code, parts
+            break
+        entries.append((r, sid, who, variant, answers))
+        a = _cell(row, attempt)
+        when.append(float(a) if a.isdigit() else float("nan"))
+    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when)

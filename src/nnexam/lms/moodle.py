@@ -112,6 +112,220 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
 
 
 # --- quiz export --------------------------------------------------------------------------------
+# moodle.xml for Moodle's question bank import (Question bank > Import, format "Moodle XML"), as
+# moodle/moodle question/format/xml/format.php reads it: a <question type="category"> naming the
+# category, then one <question type="cloze"> per variant whose <questiontext> holds the Cloze
+# gaps and the diagram as a <file ... encoding="base64"> referred to as @@PLUGINFILE@@/name.
+# The gaps follow question/type/multianswer/questiontype.php's grammar (ANSWER_REGEX):
+# {MARK:NUMERICAL:=ANSWER:MARGIN#feedback~%0%WRONG:MARGIN#feedback}; MARK is an integer weight,
+# ANSWER and MARGIN match NUMBER_REGEX, and a Numerical answer with margin m accepts
+# [answer - m, answer + m] (question/type/numerical/question.php, tolerance type "nominal").
+
+import base64
+from typing import Sequence
+from xml.sax.saxutils import escape as _xml_escape
+
+import numpy as _np
+
+from ..errors import NnexamError
+from ..grade import accepted_bounds, mistaken_answers
+from ..manifest import Manifest
+from .quiz import QuizOptions, diagram, plain, question_html, quiz_title, require_pool, worked_solutions
+
+# Characters the Cloze grammar gives a meaning (~ # } end a part, { may start a gap, \ escapes)
+# become HTML character references: Moodle html_entity_decode()s feedback after parsing it.
+_CLOZE_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "~": "&#126;", "#": "&#35;",
+                   "}": "&#125;", "{": "&#123;", "\\": "&#92;"}
+
+
+def cloze_text(text: str) -> str:
+    """Text safe inside a Cloze part (feedback): every character the grammar reads written as an entity."""
+    return "".join(_CLOZE_ENTITIES.get(ch, ch) for ch in text)
+
+
+def gap_marks(points: list[float]) -> tuple[list[int], int]:
+    """Integer Cloze weights for the questions' points, and the factor they were scaled by (1 when whole)."""
+    for factor in range(1, 1001):
+        scaled = [p * factor for p in points]
+        if all(abs(s - round(s)) < 1e-9 for s in scaled):
+            return [int(round(s)) for s in scaled], factor
+    raise NnexamError("points cannot be written as whole Cloze weights (scale up to 1000 tried)")
+
+
+def cloze_gap(mark: int, key: float, width: float, wrong: list[tuple[float, str]]) -> str:
+    """One NUMERICAL gap: the accepted interval as answer:margin, then each mistake as a 0% alternative."""
+    parts = [f"={plain(key)}:{plain(width)}"]
+    for value, feedback in wrong:
+        parts.append(f"%0%{plain(value)}:{plain(width)}#{cloze_text(feedback)}")
+    return "{" + f"{mark}:NUMERICAL:" + "~".join(parts) + "}"
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _category_path(name: str) -> str:
+    # Moodle splits a category path on '/' and reads '//' as a '/' within one name.
+    return "$course$/top/" + name.replace("/", "//")
+
+
+def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[str, bytes]:
+    """moodle.xml: a category for the exam and one Cloze question per pool variant."""
+    options = options or QuizOptions()
+    require_pool(manifest, "Moodle")
+    title = quiz_title(manifest, options)
+    key, low, high = accepted_bounds(manifest)
+    width = high - key
+    mistakes = mistaken_answers(manifest)
+    marks, factor = gap_marks([q.points for q in manifest.questions])
+    worked = worked_solutions(manifest)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
+           f"<!-- nnexam {manifest.nnexam_version}: {len(manifest.students)} variants of {_xml_escape(manifest.bank_name)}, "
+           f"seed {_xml_escape(manifest.seed)}; gap weights = points x {factor} -->",
+           '  <question type="category">',
+           f"    <category><text>{_xml_escape(_category_path(f'{title} (seed {manifest.seed})'))}</text></category>",
+           f'    <info format="html"><text>{_cdata(f"<p>{len(manifest.students)} variants made by nnexam; put one random question from this category in a quiz.</p>")}</text></info>',
+           "  </question>"]
+    for i, v in enumerate(manifest.students):
+        def gap(qi: int) -> str:
+            wrong: list[tuple[float, str]] = []
+            for m, values in mistakes:
+                x = float(values[i, qi])
+                if _np.isnan(x) or low[i, qi] <= x <= high[i, qi]:
+                    continue
+                if any(abs(x - y) <= width[i, qi] for y, _ in wrong):
+                    continue  # two mistakes landing on one number: the first names it
+                wrong.append((x, f"{m.title}: {m.explanation}"))
+            return cloze_gap(marks[qi], float(key[i, qi]), float(width[i, qi]), wrong)
+
+        image = f"diagram-{v.variant}.svg"
+        text = question_html(manifest, i, gap, f"@@PLUGINFILE@@/{image}", title)
+        feedback = "<p>Worked solution:</p><pre>" + _xml_escape(worked[i]) + "</pre>"
+        out += [
+            '  <question type="cloze">',
+            f"    <name><text>{_xml_escape(f'{title} {v.id} {v.variant}')}</text></name>",
+            '    <questiontext format="html">',
+            f"      <text>{_cdata(text)}</text>",
+            f'      <file name="{image}" path="/" encoding="base64">{base64.b64encode(diagram(manifest, i)).decode("ascii")}</file>',
+            "    </questiontext>",
+            f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text></generalfeedback>',
+            "    <penalty>0.3333333</penalty>",
+            "    <hidden>0</hidden>",
+            f"    <idnumber>{_xml_escape(f'nnexam-{manifest.seed}-{v.variant}')[:100]}</idnumber>",
+            "  </question>",
+        ]
+    out.append("</quiz>")
+    return {"moodle.xml": ("\n".join(out) + "\n").encode("utf-8")}
 
 
 # --- quiz responses -----------------------------------------------------------------------------
+# The quiz's Results > Responses report, downloaded (CSV), as moodle/moodle writes it:
+# mod/quiz/classes/local/reports/attempts_report.php add_user_columns() heads the download with
+# "Last name", "First name" and the identity fields shown to teachers ("Email address",
+# "ID number", ...), then State, Started on, Completed, Duration and Grade/N; report.php adds per
+# question slot "Question N", "Response N", "Right answer N" (lang/en/quiz_responses.php:
+# responsex = 'Response {$a}', rightanswerx = 'Right answer {$a}'; question: questionx =
+# 'Question {$a}'); a Cloze response is summarised as 'part 1: ...; part 2: ...'
+# (question/type/multianswer/question.php summarise_response, subqresponse = 'part {$a->i}:
+# {$a->response}'). German headers as the de language pack words them (from its published
+# strings, not stored in moodle/moodle): Nachname, Vorname, E-Mail-Adresse, ID-Nummer,
+# Anmeldename, Frage N, Antwort N, Richtige Antwort N, 'Teil N: ...'.
+
+import re as _re
+
+from ..table import Table
+from .quiz import (cell, column, find_variant, moment, respondent, submissions_table, variant_codes)
+
+_RESPONSE = _re.compile(r"(?:response|antwort)\s*(\d+)", _re.I)
+_QUESTION = _re.compile(r"(?:question|frage)\s*(\d+)", _re.I)
+_RIGHT = _re.compile(r"(?:right answer|richtige antwort)\s*(\d+)", _re.I)
+_PART = _re.compile(r"(?:^|;\s*)(?:part|teil)\s+(\d+):[ \t]?", _re.I)
+_NO_DATA = ("", "-")
+
+
+def _slots(header: Sequence[str], pattern: _re.Pattern) -> dict[str, int]:
+    return {m.group(1): c for c, h in enumerate(header) if (m := pattern.fullmatch(h.strip()))}
+
+
+def cloze_parts(summary: str, count: int) -> tuple[list[str], bool]:
+    """The answers of a Cloze response summary ('part 1: 0.5933; part 2: ; ...'), and whether it was cut short."""
+    found = list(_PART.finditer(summary))
+    parts = [""] * count
+    numbers = []
+    for m, nxt in zip(found, found[1:] + [None]):
+        n = int(m.group(1))
+        text = summary[m.end(): nxt.start() if nxt is not None else len(summary)].strip()
+        if 1 <= n <= count:
+            parts[n - 1] = text
+        numbers.append(n)
+    complete = numbers == list(range(1, count + 1))
+    return parts, not complete
+
+
+def _right_answer_variant(text: str, keys: "_np.ndarray") -> int:
+    """The variant whose exact answers are the 'Right answer' summary's numbers (what moodle.xml wrote), or -1."""
+    parts, short = cloze_parts(text, keys.shape[1])
+    if short:
+        return -1
+    try:
+        values = _np.array([float(p) for p in parts])
+    except ValueError:
+        return -1
+    hit = _np.flatnonzero(_np.all(_np.isclose(keys, values, rtol=1e-12, atol=0), axis=1))
+    return int(hit[0]) if len(hit) == 1 else -1
+
+
+CUT_SHORT = "(missing: the Cloze response was cut short)"
+
+
+def read_responses(table: Table, manifest: Manifest) -> Table | None:
+    """Moodle's quiz Responses report as a submissions table; None when the table is not one."""
+    responses = _slots(table.header, _RESPONSE)
+    if not responses or column(table.header, "Last name", "Nachname", "First name", "Vorname",
+                                 "Email address", "E-Mail-Adresse", "ID number", "ID-Nummer") is None:
+        return None
+    questions, rights = _slots(table.header, _QUESTION), _slots(table.header, _RIGHT)
+    if not questions and not rights:
+        raise NnexamError(f"{table.source}: this Moodle Responses report has no 'Question 1' or 'Right answer 1' column, "
+                          "so the variant of each attempt is unknown; download it again with 'Question text' ticked")
+    ids = [column(table.header, n) for n in ("ID number", "ID-Nummer", "Email address", "E-Mail-Adresse",
+                                              "Username", "Anmeldename")]
+    names = [column(table.header, "First name", "Vorname"), column(table.header, "Last name", "Nachname")]
+    started = column(table.header, "Started on", "Begonnen am")
+    codes = variant_codes(manifest)
+    keys = accepted_bounds(manifest)[0] if rights else None
+    nq = len(manifest.questions)
+    entries, when = [], []
+    for r, row in enumerate(table.rows):
+        first = cell(row, 0).lower()
+        if first in ("overall average", "gesamtdurchschnitt"):
+            continue
+        sid, name = respondent(row, ids, names)
+        variant, answers = "", [""] * nq
+        for slot, c in sorted(responses.items(), key=lambda kv: int(kv[0])):
+            summary = cell(row, c)
+            code = find_variant(cell(row, questions[slot]), codes) if slot in questions else ""
+            if not code and keys is not None and slot in rights:
+                found = _right_answer_variant(cell(row, rights[slot]), keys)
+                code = manifest.students[found].variant if found >= 0 else ""
+            if summary in _NO_DATA:
+                variant = variant or code  # an attempt with no answers: the grader says so
+                continue
+            if not code and not _PART.match(summary):
+                continue  # another question of the quiz (not one of this exam's variants)
+            parts, short = cloze_parts(summary, nq)
+            if short:
+                parts = [p if p or i < _last_part(summary) else CUT_SHORT for i, p in enumerate(parts)]
+            if not any(parts):
+                variant = variant or code
+                continue
+            variant, answers = code, parts
+            break
+        entries.append((r, sid, name, variant, answers))
+        when.append(moment(cell(row, started)))
+    return submissions_table(table, manifest, entries, "Moodle quiz responses (Responses report)", when)
+
+
+def _last_part(summary: str) -> int:
+    """How many parts a (possibly cut) summary holds."""
+    return max((int(m.group(1)) for m in _PART.finditer(summary)), default=0)
