@@ -429,3 +429,26 @@ def test_every_line_is_true_as_printed_for_any_network(network, notation, decima
         fallback = any(not np.isfinite(s.expr.evaluate(chain)).all() for s in graph.steps)
     assert fallback or not failures, "\n".join(failures[:5])
     assert checked == len(lines)
+
+
+@pytest.mark.parametrize("name", BANKS)
+def test_a_student_who_writes_the_keys_worked_results_scores_full_marks(classes, name):
+    """The worked solution is a hand-rounded chain: its results, written as answers, are all accepted."""
+    import csv
+    import io
+
+    from nnexam.generate import submission_template
+    from nnexam.grade import Policy, grade, parse_submissions
+    from nnexam.table import read_table
+
+    bank, manifest, values = classes[name]
+    d = max(q.decimals for q in manifest.questions)
+    chain = worked_values(manifest.graph, values, d)
+    header = next(csv.reader(io.StringIO(submission_template(manifest))))
+    name_of = {q.label: q.name for q in manifest.questions}
+    rows = [header] + [[s.id if h == "student_id" else f"{float(chain[name_of[h]][i]):.{d}f}" if h in name_of else ""
+                        for h in header] for i, s in enumerate(manifest.students)]
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    grades = grade(manifest, parse_submissions(read_table(text.getvalue().encode(), "chain.csv"), manifest), Policy(1.0))
+    assert grades.score.tolist() == [grades.max_score] * STUDENTS
