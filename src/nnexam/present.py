@@ -78,8 +78,7 @@ class WorkedLine:
 
 def _printed(v: np.ndarray, decimals: int) -> np.ndarray:
     """Each value as the number its printed form (fmt at `decimals`) reads back as."""
-    flat = np.asarray(v, dtype=float).ravel()
-    return np.array([float(fmt(x, decimals)) for x in flat.tolist()], dtype=float).reshape(np.shape(v))
+    return np.array([float(f"{x:.{decimals}f}") for x in v.tolist()], dtype=float)
 
 
 def worked_values(graph: StepGraph, values: Mapping[str, np.ndarray], decimals: int) -> dict[str, np.ndarray]:
@@ -93,9 +92,12 @@ def worked_values(graph: StepGraph, values: Mapping[str, np.ndarray], decimals: 
     env: dict[str, np.ndarray] = {g: np.asarray(values[g], dtype=float) for g in names}
     with np.errstate(all="ignore"):
         for step in graph.steps:
-            v = np.broadcast_to(np.asarray(step.expr.evaluate(env), dtype=float), (n,))
-            exact = np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))
-            v = np.where(np.isfinite(v) | ~np.isfinite(exact), v, exact)
+            v = np.asarray(step.expr.evaluate(env), dtype=float)
+            if v.shape != (n,):
+                v = np.broadcast_to(v, (n,))
+            if not np.isfinite(v).all():
+                exact = np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))
+                v = np.where(np.isfinite(v) | ~np.isfinite(exact), v, exact)
             env[step.name] = _printed(v, decimals)
     return env
 
