@@ -95,3 +95,12 @@ def test_a_spec_file_beats_a_bundled_example_of_the_same_name(runner, tmp_path, 
     mine = runner.invoke(cli, ["solve", "mazur_2-2-2.toml"]).stdout
     bundled = runner.invoke(cli, ["solve", "mazur_2-2-2"]).stdout
     assert mine != bundled and "0.3775" in bundled
+
+
+def test_banks_copy_into_a_new_folder_named_with_a_slash_and_unwritable_places(runner, tmp_path):
+    result = runner.invoke(cli, ["banks", "copy", "classic", f"{tmp_path / 'mine'}/"])
+    assert result.exit_code == 0 and (tmp_path / "mine" / "classic.toml").is_file()
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(cli, ["banks", "copy", "classic", str(tmp_path / "file" / "sub.toml")])
+    assert result.exit_code == 1 and result.stderr.startswith(f"nnexam: error: {tmp_path / 'file' / 'sub.toml'}: cannot write")
+    assert "Traceback" not in result.output

@@ -149,17 +149,26 @@ _COPY_NOTE = """\
 
 @banks_cmd.command("copy")
 @click.argument("name")
-@click.argument("dest", required=False, type=click.Path(path_type=Path))
+@click.argument("dest", required=False)
 @click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
-def banks_copy_cmd(name: str, dest: Path | None, force: bool):
-    """Write an editable copy of bundled bank NAME to DEST (default: ./NAME.toml; a folder: DEST/NAME.toml)."""
+def banks_copy_cmd(name: str, dest: str | None, force: bool):
+    """Write an editable copy of bundled bank NAME to DEST (default: ./NAME.toml; a folder, or a name
+    ending in /: DEST/NAME.toml)."""
     source = _bundled_bank(name)
-    dest = Path(f"{name}.toml") if dest is None else dest / f"{name}.toml" if dest.is_dir() else dest
-    if dest.exists() and not force:
-        raise NnexamError(f"{dest}: exists (use --force to overwrite)", 1)
-    note = _COPY_NOTE.format(name=name, version=__version__, file=dest)
-    write_atomic(dest, note + source.read_text(encoding="utf-8"))
-    click.echo(f"wrote {dest}: edit its title, [draws] and [[tasks]], then run `nnexam generate {dest} --seed SEED --students N`")
+    if dest is None:
+        target = Path(f"{name}.toml")
+    elif dest.endswith(("/", os.sep)) or Path(dest).is_dir():
+        target = Path(dest) / f"{name}.toml"
+    else:
+        target = Path(dest)
+    if target.exists() and not force:
+        raise NnexamError(f"{target}: exists (use --force to overwrite)", 1)
+    note = _COPY_NOTE.format(name=name, version=__version__, file=target)
+    try:
+        write_atomic(target, note + source.read_text(encoding="utf-8"))
+    except OSError as e:  # the folder cannot be made or written
+        raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
+    click.echo(f"wrote {target}: edit its title, [draws] and [[tasks]], then run `nnexam generate {target} --seed SEED --students N`")
 
 
 @cli.command("generate")
