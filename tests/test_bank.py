@@ -228,8 +228,8 @@ def test_every_task_name_is_a_graph_task():
         assert all(t.task in TASKS for t in load_bank(name).tasks)
 
 
-def test_readme_bank_example_is_a_valid_bank(tmp_path):
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+def test_reference_bank_example_is_a_valid_bank(tmp_path):
+    readme = (Path(__file__).parent.parent / "docs" / "reference.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Problem banks"):readme.index("<!-- BANKS -->")]
     example = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     bank = load_bank(str(write(tmp_path, example, "readme.toml")))

@@ -90,6 +90,23 @@ def bundled_banks() -> list[tuple[str, Path]]:
     return sorted((p.stem, p) for p in bundled_dir().glob("*.toml"))
 
 
+def bundled_examples() -> list[tuple[str, Path]]:
+    """(name, path) of every bundled example spec (a published worked exercise to solve), by name."""
+    return sorted((p.stem, p) for p in (bundled_dir() / "examples").glob("*.toml"))
+
+
+def find_spec(name_or_path: str) -> Path:
+    """A spec file from a path or a bundled example's name (mazur_2-2-2, ...)."""
+    path = Path(name_or_path)
+    examples = dict(bundled_examples())
+    if name_or_path in examples and not path.is_file():
+        return examples[name_or_path]
+    if path.suffix.lower() in (".toml", ".json") or path.exists() or "/" in name_or_path or "\\" in name_or_path:
+        return path
+    raise NnexamError(f"{name_or_path}: no such spec file, and not a bundled example "
+                      f"(bundled: {', '.join(examples) or 'none'})")
+
+
 def find_bank(name_or_path: str | None) -> Path:
     """A bank file from a path or a bundled bank's name (None: the classic bank)."""
     target = name_or_path or DEFAULT_BANK

@@ -16,10 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import dataclasses
+
 import click
 
 from . import __version__
-from .bank import DEFAULT_BANK, bundled_banks, load_bank
+from .bank import DEFAULT_BANK, bundled_banks, bundled_examples, find_spec, load_bank
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import answer_key, class_ids, generate, pool_ids, submission_template
@@ -60,17 +62,18 @@ def cli():
 
 
 @cli.command("solve")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", metavar="SPEC")
 @click.option("--steps", is_flag=True, help="Print the worked solution step by step.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "latex"]), default="table", show_default=True,
               help="table: the answer key; json: full-precision values and labels; latex: the worked solution.")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
               help="Decimals of the human-readable output.")
-def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
-    """Print the full answer key of the network in SPEC (TOML, or JSON with the same keys)."""
+def solve_cmd(spec: str, steps: bool, fmt: str, decimals: int):
+    """Print the full answer key of the network in SPEC (TOML, or JSON with the same keys), or of a
+    bundled example given by name (`nnexam banks` lists them)."""
     if steps and fmt == "json":
         raise click.UsageError("--steps prints the worked solution as text; --format json has no steps (use --format latex)")
-    network = load_spec(spec)
+    network = load_spec(find_spec(spec))
     key = solve(network)
     names = make_labels(key.graph, network.notation, dict(network.names))
     if fmt == "json":
@@ -93,9 +96,17 @@ def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
 _PROGRESS_FROM = 2000  # show a progress bar on stderr from this many students
 
 
-@cli.command("banks")
-def banks_cmd():
-    """List the bundled problem banks (use a name as BANK in `nnexam generate`)."""
+@cli.group("banks", invoke_without_command=True)
+@click.pass_context
+def banks_cmd(ctx):
+    """The bundled problem banks and examples: list them (the default), show or copy one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(banks_list_cmd)
+
+
+@banks_cmd.command("list")
+def banks_list_cmd():
+    """List the bundled problem banks (use a name as BANK in `nnexam generate`) and examples."""
     for name, path in bundled_banks():
         bank = load_bank(str(path))
         arch = bank.arch
@@ -104,6 +115,61 @@ def banks_cmd():
         what = f"{shape} {'/'.join(arch.activations)}, {arch.loss}, {bank.notation} notation, {asked} answers"
         default = " (default)" if name == DEFAULT_BANK else ""
         click.echo(f"{name:15s} {bank.title}{default}\n{'':15s} {what}")
+    examples = [name for name, _ in bundled_examples()]
+    if examples:
+        click.echo(f"examples (nnexam solve NAME): {', '.join(examples)}")
+
+
+def _bundled_bank(name: str) -> Path:
+    """The file of bundled bank NAME; one line naming the bundled ones otherwise."""
+    banks = dict(bundled_banks())
+    if name in banks:
+        return banks[name]
+    if name in dict(bundled_examples()):
+        raise NnexamError(f"{name}: a bundled example spec, not a bank (solve it with `nnexam solve {name}`)")
+    raise NnexamError(f"{name}: not a bundled bank (bundled: {', '.join(banks) or 'none'})")
+
+
+@banks_cmd.command("show")
+@click.argument("name")
+def banks_show_cmd(name: str):
+    """Print bundled bank NAME's TOML."""
+    click.echo(_bundled_bank(name).read_text(encoding="utf-8"), nl=False)
+
+
+_COPY_NOTE = """\
+# An editable copy of nnexam's bundled bank '{name}' (nnexam {version}).
+# Use it as: nnexam generate {file} --seed SEED --students N
+# What to change: title (and course, date), printed on every sheet; [draws], the grids the
+# given numbers are drawn from; [[tasks]], what is asked, for how many points, at how many
+# decimals. The architecture keys (layers, activations, loss, bias) make it another exercise.
+# Try it with --no-pdf first: nnexam checks the whole file and names any key it cannot use.
+
+"""
+
+
+@banks_cmd.command("copy")
+@click.argument("name")
+@click.argument("dest", required=False)
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+def banks_copy_cmd(name: str, dest: str | None, force: bool):
+    """Write an editable copy of bundled bank NAME to DEST (default: ./NAME.toml; a folder, or a name
+    ending in /: DEST/NAME.toml)."""
+    source = _bundled_bank(name)
+    if dest is None:
+        target = Path(f"{name}.toml")
+    elif dest.endswith(("/", os.sep)) or Path(dest).is_dir():
+        target = Path(dest) / f"{name}.toml"
+    else:
+        target = Path(dest)
+    if target.exists() and not force:
+        raise NnexamError(f"{target}: exists (use --force to overwrite)", 1)
+    note = _COPY_NOTE.format(name=name, version=__version__, file=target)
+    try:
+        write_atomic(target, note + source.read_text(encoding="utf-8"))
+    except OSError as e:  # the folder cannot be made or written
+        raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
+    click.echo(f"wrote {target}: edit its title, [draws] and [[tasks]], then run `nnexam generate {target} --seed SEED --students N`")
 
 
 @cli.command("generate")
@@ -156,6 +222,7 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
             manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
     else:
         manifest = generate(problem, seed, students, title=title, kind=kind)
+    manifest = dataclasses.replace(manifest, render={"paper": paper})  # what `nnexam render` reuses
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
@@ -259,23 +326,65 @@ def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
     return [p for p in found if p.is_file() and p.resolve() not in keep_set]
 
 
+def _render_options(manifest: "Manifest", paper: str | None) -> str:
+    """The paper for `nnexam render`: the command line's, else what generate recorded, else A4."""
+    return paper or manifest.render.get("paper", "a4")
+
+
+def _render_students(manifest: "Manifest", ids: tuple[str, ...], directory: Path) -> list[int]:
+    """Indices of the students asked for by --student (every student when none is)."""
+    if not ids:
+        return list(range(len(manifest.students)))
+    index = {s.id: i for i, s in enumerate(manifest.students)}
+    for sid in ids:
+        if sid not in index:
+            some = ", ".join(list(index)[:3]) + (", ..." if len(index) > 3 else "")
+            raise NnexamError(f"{directory / 'manifest.json'}: no student {sid!r} (ids: {some})")
+    return sorted({index[sid] for sid in ids})
+
+
+def _write_student_pdfs(manifest: "Manifest", rows: list[int], out: _Staging, paper: str, title: str | None) -> None:
+    """Write the sheet and key of the students at `rows` only (render --student)."""
+    from .render import render_key, render_sheet, student_files
+
+    files = student_files(manifest)
+    for i in rows:
+        s = manifest.students[i]
+        out.write(files[i][0], render_sheet(manifest, s, paper=paper, title=title))
+        out.write(files[i][1], render_key(manifest, s, paper=paper, title=title))
+
+
 @cli.command("render")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]),
+              help="Paper size  [default: as generate recorded it in the manifest, else a4]")
 @click.option("--title", help="Title printed on the sheets (default: the manifest's title).")
+@click.option("--student", "student_ids", multiple=True, metavar="ID",
+              help="Rebuild only this student's sheet and key (repeatable); the class files are left as they are.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
 @click.option("--force", is_flag=True, help="Overwrite PDFs that already exist.")
-def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None, force: bool):
+def render_cmd(directory: Path, paper: str | None, title: str | None, student_ids: tuple[str, ...], jobs: int | None,
+               force: bool):
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
     from .render import student_files
 
     manifest = load_manifest(directory)
-    targets = [f for pair in student_files(manifest) for f in pair] + ["sheets.pdf", "keys.pdf"]
+    paper = _render_options(manifest, paper)
+    rows = _render_students(manifest, student_ids, directory)
+    files = student_files(manifest)
+    targets = [f for i in rows for f in files[i]] + ([] if student_ids else ["sheets.pdf", "keys.pdf"])
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
     with _Staging(directory) as staging:
-        write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+        if student_ids:
+            _write_student_pdfs(manifest, rows, staging, paper, title)
+        else:
+            write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+    if student_ids:
+        click.echo(f"{len(rows)} sheet(s) and answer key(s) ({paper}): {', '.join(f for i in rows for f in files[i])} "
+                   f"in {directory}/ (sheets.pdf and keys.pdf not rebuilt)")
+        return
     n = len(manifest.students)
     click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")

@@ -7,6 +7,7 @@ Shared by the generator (writes it), the PDF builder and the grader (read it). T
      "seed": "...", "bank_name": "classic", "bank_hash": "sha256:...", "bank": {...},
      "title": "...", "course": "...", "date": "...", "notation": "mazur",
      "kind": "pool" (only for a pool exam: variants v001... bound to no student),
+     "render": {"paper": "a4"|"letter"},
      "questions": [{"name", "label", "task", "points", "decimals",
                     "tolerance": {"kind": "abs"|"rel"|"decimals", "value": x}}, ...],
      "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
@@ -20,8 +21,10 @@ roster row as the LMS wrote it, so LMS grade files can carry them; manifests wit
 
 A student's spec, as `nnexam solve` reads it, is `network` with that student's givens put in.
 The exact answers are not stored: they follow from the givens (and `answer_key.csv`, written
-beside the manifest, lists them). Format version 1 (a whole spec and the answers per student) is
-still read.
+beside the manifest, lists them). `render` holds the PDF options generate was given (the title is
+the header's `title`), so that `nnexam render` makes the same PDFs; a manifest without it (older
+nnexam, or made through the Python API) renders on A4. Format version 1 (a whole spec and the
+answers per student) is still read.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ FORMAT = "nnexam-manifest"
 FORMAT_VERSION = 2
 TOLERANCE_KINDS = ("abs", "rel", "decimals")
 KINDS = ("class", "pool")
+# The PDF options a manifest may record (`Manifest.render`) and the values each may take.
+RENDER_OPTIONS: dict[str, tuple[str, ...]] = {"paper": ("a4", "letter")}
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ class Manifest:
     # "class": one variant per named student; "pool": variants v001... bound to no student, handed
     # out at random by an LMS quiz and found again by their variant code when grading.
     kind: str = "class"
+    # The PDF options generate was given (RENDER_OPTIONS), which `nnexam render` uses unless told otherwise.
+    render: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.table is None:
@@ -179,6 +186,7 @@ class Manifest:
             "course": self.course,
             "date": self.date,
             "notation": self.notation,
+            "render": dict(self.render),
             "questions": [q.to_dict() for q in self.questions],
             "network": self.shared_spec(),
             "given_names": list(self.arch.given_names()),
@@ -233,6 +241,20 @@ def _questions(d: Mapping[str, Any], source: str) -> tuple[Question, ...]:
             kind, float(value),
         ))
     return tuple(questions)
+
+
+def _render(d: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The recorded PDF options, checked; keys this nnexam does not know (a newer one's) are left out."""
+    render = d.get("render", {})
+    if not isinstance(render, dict):
+        raise NnexamError(f"{source}: key 'render' must be an object such as {{\"paper\": \"a4\"}}")
+    out = {}
+    for key, allowed in RENDER_OPTIONS.items():
+        if key in render:
+            if render[key] not in allowed:
+                raise NnexamError(f"{source}: render.{key} must be one of {', '.join(allowed)}, got {json.dumps(render[key])}")
+            out[key] = render[key]
+    return out
 
 
 def _student(s: Any, where: str) -> tuple[str, str, str, Mapping[str, str], Mapping[str, str]]:
@@ -391,7 +413,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
-        notation, questions, students, str(d.get("nnexam_version", "")), table, kind,
+        notation, questions, students, str(d.get("nnexam_version", "")), table, kind, _render(d, source),
     )
 
 

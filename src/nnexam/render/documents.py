@@ -24,7 +24,8 @@ from ..fonts import register_fonts
 from ..graph import StepGraph, TASKS
 from ..manifest import Manifest, Question, StudentVariant
 from ..notation import Label, weight_numbers
-from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, worked_line
+from ..present import (chain_line, exact_note, fmt, fmt_given, layer_name, parts, sections, worked_line, worked_note,
+                       worked_values)
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
                      clip, fit_size, text)
@@ -336,30 +337,12 @@ def student_values(exam: Exam, student: StudentVariant) -> dict[str, float]:
     return {k: v[i:i + 1] for k, v in values.items()}
 
 
-def _chain(exam: Exam, name: str, values: Mapping[str, np.ndarray]) -> list:
-    """∂E/∂w along its chain (present.chain_rule) with the number of each factor, as seeds/003 puts them together."""
-    graph = exam.graph
-    step = graph[name]
-    l, j, k = step.layer, step.j, step.k
-    # The same factors as chain_rule: ∂E/∂a · ∂a/∂z · ∂z/∂w, or δ · ∂z/∂w through a softmax.
-    if f"dE_da{l}_{j}" in graph and graph.arch.activations[l - 1] != "softmax":
-        factors = [f"dE_da{l}_{j}", f"da_dz{l}_{j}" if f"da_dz{l}_{j}" in graph else "1"]
-    else:
-        factors = [f"delta{l}_{j}"]
-    factors.append(f"x_{k}" if l == 1 else f"a{l - 1}_{k}")
-    d, givens = exam.decimals, set(graph.arch.given_names())
-
-    def number(n: str) -> str:
-        if n == "1":
-            return n
-        return fmt_given(float(values[n][0])) if n in givens else fmt(float(values[n][0]), d)
-
-    shown = [number(n) for n in factors]
-    shown = [f"\\left({s}\\right)" if s.startswith("-") and i else s for i, s in enumerate(shown)]
-    symbolic = chain_rule(graph, name, exam.labels, "latex")
-    line = f"{symbolic} = " + " \\cdot ".join(shown) + f" = {fmt(float(values[name][0]), d)}"
+def _chain(exam: Exam, name: str, values: Mapping[str, np.ndarray], exact: Mapping[str, np.ndarray]) -> list:
+    """∂E/∂w along its chain (present.chain_line) with the number of each factor, as seeds/003 puts them together."""
+    line = chain_line(exam.graph, name, values, exam.labels, exam.decimals, "latex", exact=exact)
+    shown = f"{line.name} = {line.formula} = {line.substituted} = {line.result}" + exact_note(line, "latex")
     return [CondPageBreak(48), text("Chain rule, written out for this layer:", 8.0, indent=22),
-            MathLine(words(line), 9.3, indent=22)]
+            MathLine(words(shown), 9.3, indent=22)]
 
 
 def _answers(exam: Exam, student: StudentVariant, values: Mapping[str, np.ndarray]) -> list:
@@ -376,10 +359,10 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
     graph, labels = exam.graph, exam.labels
     givens = frozenset(graph.arch.given_names())
     tags = {q.name: num for _, numbered in exam.tasks for num, q in numbered}
+    chain = worked_values(graph, values, exam.decimals)  # the lines show the rounded chain; `values` are exact
     out = [CondPageBreak(90), Heading("Worked solution", size=12, space_before=10),
-           text("Each value: its formula, the numbers substituted, the result (rounded to "
-                f"{exam.decimals} decimals; the next steps go on from the rounded values shown). "
-                "Numbers in the margin are the task numbers of asked values.", 8.0)]
+           text(worked_note(exam.decimals, "The answers above are the exact values.")
+                + " Numbers in the margin are the task numbers of asked values.", 8.0)]
     chained: set[int] = set()
     for title, steps in sections(graph):
         steps = [s for s in steps if s.name in exam.shown]
@@ -389,11 +372,12 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
         for s in steps:
             if s.kind == "dE_dw" and s.layer not in chained:
                 chained.add(s.layer)
-                out += _chain(exam, s.name, values)
-            line = worked_line(s, values, labels, exam.decimals, "latex", givens=givens)
+                out += _chain(exam, s.name, chain, values)
+            line = worked_line(s, chain, labels, exam.decimals, "latex", givens=givens, exact=values)
             *head, result = parts(line)
             *ws, eq = words(" = ".join(head) + " =")
             ws.append(eq + plain("\u00a0") + word(result, bold=True))  # "= result" stays on one line
+            ws += words(exact_note(line, "latex").strip()) if line.exact else ()
             out.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
     return out
 
