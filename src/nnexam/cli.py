@@ -117,7 +117,11 @@ def banks_cmd():
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
 @click.option("--title", help="Title printed on the sheets (default: the bank's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
-def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs):
+@click.option("--simplex", is_flag=True, help="No blank page after a student's odd page count in sheets.pdf and keys.pdf "
+              "(for one-sided printing; default: padded for double-sided).")
+@click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A TrueType (.ttf) font for letters of names the shipped fonts lack (e.g. rare CJK); repeatable.")
+def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper, title, jobs, simplex, fonts):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
     Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
@@ -147,13 +151,16 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             manifest = generate(problem, seed, students, title=title, progress=progress)
     else:
         manifest = generate(problem, seed, students, title=title)
+    if not no_pdf:
+        _check_fonts(manifest, fonts)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
     try:
         with _Staging(out) as staging:
             if not no_pdf:
-                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title,
+                           duplex=not simplex, fonts=fonts)
             staging.write("submission_template.csv", submission_template(manifest))
             staging.write("answer_key.csv", answer_key(manifest))
             staging.write("manifest.json", manifest.to_json())
@@ -213,9 +220,26 @@ class _Staging:
             self.discard()
 
 
+def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...]) -> None:
+    """Register the --font files (one line if one cannot be used) and warn, in one line, of names that would print boxes."""
+    from .fonts import unprintable_warning, use_font
+
+    for path in fonts:
+        try:
+            use_font(path)
+        except ValueError as e:
+            raise NnexamError(f"--font {e}") from None
+    warning = unprintable_warning([(s.id, s.name) for s in manifest.students])
+    if warning:
+        click.echo(f"nnexam: warning: {warning}", err=True)
+
+
 def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
-               title: str | None = None) -> None:
-    """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
+               title: str | None = None, duplex: bool = True, fonts: tuple[str, ...] = ()) -> None:
+    """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf.
+
+    `duplex`: pad each student to an even page count in the class files; `fonts`: --font paths.
+    """
     from .render import bookmark, bundle, render_all, student_files
 
     files = student_files(manifest)
@@ -224,7 +248,7 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
     keys: list[bytes] = [b""] * n
     try:
         with click.progressbar(length=n, label="Rendering sheets and keys", file=sys.stderr) as bar:
-            for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title):
+            for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title, fonts=tuple(fonts)):
                 out.write(files[i][0], sheet)
                 out.write(files[i][1], key)
                 sheets[i], keys[i] = sheet, key
@@ -236,8 +260,8 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
                           "name very long?)") from None
     marks = [bookmark(s) for s in manifest.students]
     name = title or manifest.title
-    out.write("sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets"))
-    out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
+    out.write("sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets", duplex=duplex))
+    out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys", duplex=duplex))
 
 
 def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
@@ -254,7 +278,11 @@ def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
 @click.option("--title", help="Title printed on the sheets (default: the manifest's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
 @click.option("--force", is_flag=True, help="Overwrite PDFs that already exist.")
-def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None, force: bool):
+@click.option("--simplex", is_flag=True, help="No blank page after a student's odd page count in sheets.pdf and keys.pdf.")
+@click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A TrueType (.ttf) font for letters of names the shipped fonts lack; repeatable.")
+def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None, force: bool, simplex: bool,
+               fonts: tuple[str, ...]):
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
     from .render import student_files
 
@@ -263,8 +291,9 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
+    _check_fonts(manifest, fonts)
     with _Staging(directory) as staging:
-        write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+        write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title, duplex=not simplex, fonts=fonts)
     n = len(manifest.students)
     click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")
