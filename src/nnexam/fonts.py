@@ -84,6 +84,11 @@ def _register(name: str, path: str, ps_name: bytes | None = None) -> None:
         # The PDF BaseFont of its subsets: distinct from the font it copies (one name per subset).
         font.face.name = ps_name
     pdfmetrics.registerFont(font)
+    from reportlab.lib.fonts import addMapping
+
+    for bold in (0, 1):  # one face: <b> and <i> in a report paragraph keep it
+        for italic in (0, 1):
+            addMapping(name, bold, italic, name)
 
 
 def use_font(path: str | Path) -> str:
