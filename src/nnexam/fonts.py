@@ -114,6 +114,13 @@ def use_font(path: str | Path) -> str:
     return name
 
 
+def forget_user_fonts() -> None:
+    """Stop using the fonts given with use_font (they stay registered; for tests and long-lived processes)."""
+    _USER.clear()
+    _chain.cache_clear()
+    _font_for.cache_clear()
+
+
 def user_fonts() -> tuple[str, ...]:
     """The paths' fonts registered with use_font, as reportlab names (passed to worker processes as paths)."""
     return tuple(_USER)
