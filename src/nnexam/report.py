@@ -67,6 +67,7 @@ def _histogram(percent: np.ndarray) -> Drawing:
     bins = np.clip((percent // 10).astype(int), 0, 9)  # 100% falls in the top bin
     counts = np.bincount(bins, minlength=10)
     d = Drawing(PAGE_W, 170)
+    d.initialFontName = FONT  # else the drawing starts in Helvetica, a font the PDF would not embed
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 40, 30, PAGE_W - 60, 120
     chart.data = [counts.tolist()]
@@ -132,6 +133,7 @@ def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
     left, right, top_pad, legend_h = 95.0, 12.0, 6.0, 40.0
     height = BAR_PITCH * n + legend_h + top_pad
     d = Drawing(PAGE_W, height)
+    d.initialFontName = FONT
     width = PAGE_W - left - right
     bar_h = BAR_PITCH - 3
     g = Group()
@@ -263,7 +265,8 @@ def render_report(grades: Grades) -> bytes:
 
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=16 * mm, title=f"Grading report: {m.title}", author="nnexam", invariant=1)
+                            bottomMargin=16 * mm, title=f"Grading report: {m.title}", author="nnexam", invariant=1,
+                            initialFontName=FONT)
     doc.build(story)
     return buf.getvalue()
 
