@@ -112,3 +112,24 @@ def test_a_title_in_arabic_prints_joined_in_the_report(graded):
     text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
     assert "اختبار" in text
     assert fonts.missing("اختبار", "DejaVuSans-Bold") == ""  # DejaVu Sans has Arabic; Noto would take what it lacks
+
+
+def test_feedback_files_carry_names_as_written_in_utf8(graded, runner, tmp_path):
+    from nnexam.gradebook import feedback_texts
+
+    texts = dict(feedback_texts(graded))
+    assert "Student: محمد علي (s2)" in texts["s2"]  # logical order, unshaped: text viewers do the bidi
+    assert "Student: Иван (s3)" in texts["s3"]
+    # and on disk: UTF-8 bytes, no BOM, read back unchanged
+    from nnexam.cli import cli
+
+    exam = tmp_path / "exam"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,Name\nq1,김민준\n", encoding="utf-8")
+    assert runner.invoke(cli, ["generate", "--seed", "f", "--roster", str(roster), "--out", str(exam), "--no-pdf"]).exit_code == 0
+    key = (exam / "answer_key.csv").read_text(encoding="utf-8")
+    (tmp_path / "answers.csv").write_text(key, encoding="utf-8")
+    result = runner.invoke(cli, ["grade", str(exam), str(tmp_path / "answers.csv"), "--no-report", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    data = next((exam / "grades" / "feedback").glob("*.txt")).read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf") and "Student: 김민준 (q1)".encode() in data
