@@ -69,8 +69,7 @@ def register_fonts() -> None:
     addMapping("DejaVuSerif", 1, 0, "DejaVuSerif-Bold")
     addMapping("DejaVuSerif", 0, 1, "DejaVuSerif-Italic")
     addMapping("DejaVuSerif", 1, 1, "DejaVuSerif-Bold")
-    for name, file in FALLBACKS.items():
-        _register(name, str(FONT_DIR / file), b"DejaVuSans-Fallback" if name.startswith("Nnexam") else None)
+    # The fallbacks are read when a letter first needs them (_cmap): a class of Latin names never pays for them.
 
 
 def _register(name: str, path: str, ps_name: bytes | None = None) -> None:
@@ -126,6 +125,7 @@ def user_fonts() -> tuple[str, ...]:
     return tuple(_USER)
 
 
+@lru_cache(maxsize=32)
 def _name_copy(base: str) -> str:
     """A second registration of `base` for the non-ASCII letters of names.
 
@@ -149,8 +149,10 @@ def _chain(base: str) -> tuple[str, ...]:
 
 
 def _cmap(name: str) -> dict:
-    from reportlab.pdfbase.pdfmetrics import getFont
+    from reportlab.pdfbase.pdfmetrics import getFont, getRegisteredFontNames
 
+    if name in FALLBACKS and name not in getRegisteredFontNames():
+        _register(name, str(FONT_DIR / FALLBACKS[name]), b"DejaVuSans-Fallback" if name.startswith("Nnexam") else None)
     return getFont(name).face.charToGlyph
 
 
