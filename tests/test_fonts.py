@@ -192,3 +192,17 @@ def test_clip_runs_is_the_longest_prefix_that_fits():
         if kept.strip() and not longer[-1].isspace():
             assert fonts.runs_width(fonts.runs(longer, "DejaVuSerif") + (("…", "DejaVuSerif"),), 10) > width
     assert fonts.clip_runs(rs, 10, full + 1, "DejaVuSerif") == rs
+
+
+def test_a_title_in_cjk_wraps_inside_the_frame_and_a_title_no_font_prints_warns(runner, tmp_path):
+    from nnexam.render.blocks import wrap_runs
+
+    title = "反向传播练习：前向传播、反向传播和一次梯度下降步骤，以及更多的内容让它足够长以至于需要换行"
+    lines = wrap_runs(title, "DejaVuSerif-Bold", 15, 400)
+    assert len(lines) >= 2 and "".join(t for ln in lines for t, _, _ in ln) == title
+    assert all(fonts.runs_width([(t, f) for t, f, _ in ln], 15) <= 400 for ln in lines)
+    result = runner.invoke(cli, ["generate", "--seed", "t", "--students", "1", "--title", "Quiz 𠀋",
+                                 "--out", str(tmp_path / "o"), "--jobs", "1"])
+    assert result.exit_code == 0
+    assert [ln for ln in result.stderr.splitlines() if "warning" in ln] == [
+        f"nnexam: warning: the title 'Quiz 𠀋' has letters no font prints ('𠀋'): {fonts.FONT_HINT}"]

@@ -152,7 +152,7 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
     else:
         manifest = generate(problem, seed, students, title=title)
     if not no_pdf:
-        _check_fonts(manifest, fonts)
+        _check_fonts(manifest, fonts, title)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
@@ -220,9 +220,9 @@ class _Staging:
             self.discard()
 
 
-def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...]) -> None:
+def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...], title: str | None = None) -> None:
     """Register the --font files (one line if one cannot be used) and warn, in one line, of names that would print boxes."""
-    from .fonts import unprintable_warning, use_font
+    from .fonts import FONT_HINT, missing, unprintable_warning, use_font
 
     for path in fonts:
         try:
@@ -232,6 +232,10 @@ def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...]) -> None:
     warning = unprintable_warning([(s.id, s.name) for s in manifest.students])
     if warning:
         click.echo(f"nnexam: warning: {warning}", err=True)
+    for what, text in (("title", title or manifest.title), ("course", manifest.course)):
+        lost = missing(text or "")
+        if lost:
+            click.echo(f"nnexam: warning: the {what} {text!r} has letters no font prints ({lost!r}): {FONT_HINT}", err=True)
 
 
 def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
@@ -291,7 +295,7 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
-    _check_fonts(manifest, fonts)
+    _check_fonts(manifest, fonts, title)
     with _Staging(directory) as staging:
         write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title, duplex=not simplex, fonts=fonts)
     n = len(manifest.students)

@@ -7,6 +7,7 @@ general cell layout cost more than the rest of a sheet together.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -52,10 +53,8 @@ class Header(Flowable):
         self.info = info
 
     def wrap(self, availWidth, availHeight):
-        from reportlab.lib.utils import simpleSplit
-
         self.width = availWidth
-        self._title = simpleSplit(self.info.title, SANS_BOLD, 15, availWidth)
+        self._title = wrap_runs(self.info.title, SANS_BOLD, 15, availWidth)
         self.height = 14 + 19 * len(self._title) + 34
         # Values (a name in any script) as runs of the fonts that have their letters, measured once.
         self._runs = [runs(v, SANS_BOLD) for _, v in self.info.fields]
@@ -68,7 +67,7 @@ class Header(Flowable):
         draw_text(c, w, h - 9, info.kind.upper(), SANS_BOLD, 8.5, ACCENT, "right")
         y = h - 14 - 15
         for line in self._title:
-            draw_word(c, 0, y, tuple((t, f, BASE) for t, f in runs(line, SANS_BOLD, own=False)), 15, INK)
+            draw_word(c, 0, y, line, 15, INK)
             y -= 19
         # The student box: captions small above, values large below, widths by need.
         box_h = 28.0
@@ -101,6 +100,24 @@ class Header(Flowable):
         for i in names:
             out[i] = rest / len(names)
         return out
+
+
+def wrap_runs(s: str, font: str, size: float, width: float) -> list[Word]:
+    """`s` (any script) broken into lines of at most `width`: at spaces, and between any two CJK characters."""
+    tokens = re.findall(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]\s*|[^\s\u2e80-\u9fff"
+                        r"\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+\s*|\s+", s.strip())
+    lines: list[str] = []
+    line, used = "", 0.0
+    for tok in tokens:
+        w = runs_width(runs(tok.rstrip(), font, own=False), size)
+        if line and used + w > width:
+            lines.append(line)
+            line, used = "", 0.0
+        line += tok
+        used += runs_width(runs(tok, font, own=False), size)
+    if line or not lines:
+        lines.append(line)
+    return [tuple((t, f, BASE) for t, f in runs(ln.rstrip(), font, own=False)) for ln in lines]
 
 
 def fit_runs(rs, font: str, size: float, width: float, smallest: float = 5.5) -> tuple[Word, float]:
