@@ -206,3 +206,17 @@ def test_a_title_in_cjk_wraps_inside_the_frame_and_a_title_no_font_prints_warns(
     assert result.exit_code == 0
     assert [ln for ln in result.stderr.splitlines() if "warning" in ln] == [
         f"nnexam: warning: the title 'Quiz 𠀋' has letters no font prints ('𠀋'): {fonts.FONT_HINT}"]
+
+
+def test_font_option_reaches_the_worker_processes(runner, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,Name\nh1,דוד לוי\nh2,Ann\n", encoding="utf-8")
+    try:
+        result = runner.invoke(cli, ["generate", "--seed", "f", "--roster", str(roster), "--out", str(tmp_path / "o"),
+                                     "--jobs", "2", "--font", str(fonts.FONT_DIR / "DejaVuSans.ttf")])
+    finally:
+        fonts.forget_user_fonts()
+    assert result.exit_code == 0, result.output
+    reader = pypdf.PdfReader(tmp_path / "o" / "sheets" / "h1.pdf")
+    used = {str(ref.get_object()["/BaseFont"]).split("+")[1] for ref in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert "DejaVuSans" in used and "NotoSansHebrew-Regular" not in used  # the given font drew the Hebrew letters
