@@ -75,9 +75,12 @@ def test_each_font_subset_has_its_own_name_and_every_font_is_embedded(classes):
         # ... while each student's own file names its subsets AAAAAA+..., the same names for different programs
         singles = {}
         for d in docs:
+            own: dict[str, set[bytes]] = {}
             for font in _fonts(pypdf.PdfReader(io.BytesIO(d))):
                 program = font["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
                 singles.setdefault(str(font["/BaseFont"]), set()).add(program)
+                own.setdefault(str(font["/BaseFont"]), set()).add(program)
+            assert all(len(p) == 1 for p in own.values())  # within one student's file, too
         assert any(len(p) > 1 for p in singles.values())
         assert len(programs) == len({p for ps in singles.values() for p in ps})  # one name per distinct program
 

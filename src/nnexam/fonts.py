@@ -72,18 +72,18 @@ def register_fonts() -> None:
     # The fallbacks are read when a letter first needs them (_cmap): a class of Latin names never pays for them.
 
 
-def _register(name: str, path: str, ps_name: bytes | None = None) -> None:
+def _register(name: str, path: str, suffix: bytes = b"") -> None:
+    from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
     # Not "ASCII readable": a subset holds only the letters drawn in it, not all of ASCII besides
     # (these fonts print a few letters of a name; the shared fonts keep reportlab's default).
     font = TTFont(name, path, asciiReadable=0)
-    if ps_name:
-        # The PDF BaseFont of its subsets: distinct from the font it copies (one name per subset).
-        font.face.name = ps_name
+    # The PDF BaseFont of its subsets, made distinct from a font of the same file registered under
+    # another name (a PDF must not give two different subsets one name).
+    font.face.name += suffix
     pdfmetrics.registerFont(font)
-    from reportlab.lib.fonts import addMapping
 
     for bold in (0, 1):  # one face: <b> and <i> in a report paragraph keep it
         for italic in (0, 1):
@@ -102,7 +102,7 @@ def use_font(path: str | Path) -> str:
     name = "NnexamUser-" + hashlib.sha256(path.encode()).hexdigest()[:10]
     if name not in getRegisteredFontNames():
         try:
-            _register(name, path)
+            _register(name, path, b"-User")
         except Exception as e:  # reportlab's TTFError and OSError: one line for the CLI
             raise ValueError(f"{path}: not a TrueType font that can be embedded ({e}); CFF/OpenType (.otf) "
                              "fonts are not supported") from None
@@ -120,11 +120,6 @@ def forget_user_fonts() -> None:
     _font_for.cache_clear()
 
 
-def user_fonts() -> tuple[str, ...]:
-    """The paths' fonts registered with use_font, as reportlab names (passed to worker processes as paths)."""
-    return tuple(_USER)
-
-
 @lru_cache(maxsize=32)
 def _name_copy(base: str) -> str:
     """A second registration of `base` for the non-ASCII letters of names.
@@ -138,7 +133,7 @@ def _name_copy(base: str) -> str:
     name = base + "~names"
     if name not in getRegisteredFontNames():
         face = getFont(base).face
-        _register(name, face.filename, face.name + b"-Names")
+        _register(name, face.filename, b"-Names")
     return name
 
 
@@ -152,7 +147,7 @@ def _cmap(name: str) -> dict:
     from reportlab.pdfbase.pdfmetrics import getFont, getRegisteredFontNames
 
     if name in FALLBACKS and name not in getRegisteredFontNames():
-        _register(name, str(FONT_DIR / FALLBACKS[name]), b"DejaVuSans-Fallback" if name.startswith("Nnexam") else None)
+        _register(name, str(FONT_DIR / FALLBACKS[name]), b"-Fallback" if name.startswith("Nnexam") else b"")
     return getFont(name).face.charToGlyph
 
 
