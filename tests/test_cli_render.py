@@ -37,7 +37,7 @@ def letter_exam(runner, tmp_path):
 
 def test_generate_records_the_paper_in_the_manifest(letter_exam):
     header = json.loads((letter_exam / "manifest.json").read_text(encoding="utf-8"))
-    assert header["render"] == {"paper": "letter"} and header["title"] == "Quiz 3"
+    assert header["render"] == {"paper": "letter", "sides": "duplex"} and header["title"] == "Quiz 3"
 
 
 def test_render_uses_the_recorded_paper_and_title(runner, letter_exam):
@@ -53,7 +53,7 @@ def test_options_on_the_command_line_override(runner, letter_exam):
     assert page_size(letter_exam / "keys/s002.pdf") == A4
     assert "Retake" in pypdf.PdfReader(letter_exam / "sheets/s001.pdf").pages[0].extract_text()
     # Overriding is for this run: the manifest still says letter.
-    assert json.loads((letter_exam / "manifest.json").read_text(encoding="utf-8"))["render"] == {"paper": "letter"}
+    assert json.loads((letter_exam / "manifest.json").read_text(encoding="utf-8"))["render"] == {"paper": "letter", "sides": "duplex"}
 
 
 def test_a_manifest_without_render_options_still_loads_and_renders_on_a4(runner, letter_exam):
@@ -71,7 +71,7 @@ def test_a_manifest_without_render_options_still_loads_and_renders_on_a4(runner,
 ])
 def test_bad_recorded_options_are_one_line(runner, letter_exam, render, message):
     path = letter_exam / "manifest.json"
-    path.write_text(path.read_text(encoding="utf-8").replace('"render": {\n  "paper": "letter"\n }', f'"render": {render}'),
+    path.write_text(path.read_text(encoding="utf-8").replace('"render": {\n  "paper": "letter",\n  "sides": "duplex"\n }', f'"render": {render}'),
                     encoding="utf-8")
     result = run(runner, "render", letter_exam, code=2)
     assert message in result.stderr and result.stderr.count("\n") == 1
@@ -105,3 +105,13 @@ def test_render_student_refuses_to_overwrite_and_unknown_ids(runner, tmp_path):
     run(runner, "render", out, "--student", "s001", "--student", "s003", "--force", "--paper", "letter")
     assert page_size(out / "keys/s001.pdf") == LETTER and page_size(out / "keys/s002.pdf") == A4
     assert (out / "keys/s001.pdf").read_bytes() != key
+
+
+def test_render_remembers_simplex_and_duplex_overrides(runner, tmp_path):
+    out = tmp_path / "simplex"
+    run(runner, "generate", "--seed", "r", "--students", "2", "--simplex", "--no-pdf", "--out", out)
+    run(runner, "render", out, "--jobs", "1")
+    per_student = [len(pypdf.PdfReader(out / f"keys/s00{i}.pdf").pages) for i in (1, 2)]
+    assert len(pypdf.PdfReader(out / "keys.pdf").pages) == sum(per_student)  # as recorded: no blank pages
+    run(runner, "render", out, "--jobs", "1", "--duplex", "--force")
+    assert len(pypdf.PdfReader(out / "keys.pdf").pages) == sum(n + n % 2 for n in per_student)

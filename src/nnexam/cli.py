@@ -185,7 +185,11 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size of the PDFs.")
 @click.option("--title", help="Title printed on the sheets (default: the bank's title).")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
-def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs):
+@click.option("--simplex", is_flag=True, help="No blank page after a student's odd page count in sheets.pdf and keys.pdf "
+              "(for one-sided printing; default: padded for double-sided).")
+@click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A TrueType (.ttf) font for letters of names the shipped fonts lack (e.g. rare CJK); repeatable.")
+def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs, simplex, fonts):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
     Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
@@ -222,14 +226,18 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
             manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
     else:
         manifest = generate(problem, seed, students, title=title, kind=kind)
-    manifest = dataclasses.replace(manifest, render={"paper": paper})  # what `nnexam render` reuses
+    # What `nnexam render` reuses unless told otherwise.
+    manifest = dataclasses.replace(manifest, render={"paper": paper, "sides": "simplex" if simplex else "duplex"})
+    if not no_pdf:
+        _check_fonts(manifest, fonts, title)
     out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
     created = not out.exists()
     ensure_empty_dir(out, force)
     try:
         with _Staging(out) as staging:
             if not no_pdf:
-                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title,
+                           duplex=not simplex, fonts=fonts)
             staging.write("submission_template.csv", submission_template(manifest))
             staging.write("answer_key.csv", answer_key(manifest))
             staging.write("manifest.json", manifest.to_json())
@@ -291,9 +299,30 @@ class _Staging:
             self.discard()
 
 
+def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...], title: str | None = None) -> None:
+    """Register the --font files (one line if one cannot be used) and warn, in one line, of names that would print boxes."""
+    from .fonts import FONT_HINT, missing, unprintable_warning, use_font
+
+    for path in fonts:
+        try:
+            use_font(path)
+        except ValueError as e:
+            raise NnexamError(f"--font {e}") from None
+    warning = unprintable_warning([(s.id, s.name) for s in manifest.students])
+    if warning:
+        click.echo(f"nnexam: warning: {warning}", err=True)
+    for what, text in (("title", title or manifest.title), ("course", manifest.course)):
+        lost = missing(text or "")
+        if lost:
+            click.echo(f"nnexam: warning: the {what} {text!r} has letters no font prints ({lost!r}): {FONT_HINT}", err=True)
+
+
 def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
-               title: str | None = None) -> None:
-    """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
+               title: str | None = None, duplex: bool = True, fonts: tuple[str, ...] = ()) -> None:
+    """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf.
+
+    `duplex`: pad each student to an even page count in the class files; `fonts`: --font paths.
+    """
     from .render import bookmark, bundle, render_all, student_files
 
     files = student_files(manifest)
@@ -302,7 +331,7 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
     keys: list[bytes] = [b""] * n
     try:
         with click.progressbar(length=n, label="Rendering sheets and keys", file=sys.stderr) as bar:
-            for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title):
+            for i, sheet, key in render_all(manifest, jobs=jobs, paper=paper, title=title, fonts=tuple(fonts)):
                 out.write(files[i][0], sheet)
                 out.write(files[i][1], key)
                 sheets[i], keys[i] = sheet, key
@@ -314,8 +343,8 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
                           "name very long?)") from None
     marks = [bookmark(s) for s in manifest.students]
     name = title or manifest.title
-    out.write("sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets"))
-    out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
+    out.write("sheets.pdf", bundle(sheets, marks, f"{name}: exercise sheets", duplex=duplex))
+    out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys", duplex=duplex))
 
 
 def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
@@ -363,24 +392,32 @@ def _write_student_pdfs(manifest: "Manifest", rows: list[int], out: _Staging, pa
               help="Rebuild only this student's sheet and key (repeatable); the class files are left as they are.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes rendering PDFs (default: all cores).")
 @click.option("--force", is_flag=True, help="Overwrite PDFs that already exist.")
+@click.option("--simplex/--duplex", default=None,
+              help="Without / with a blank page after a student's odd page count in sheets.pdf and keys.pdf  "
+                   "[default: as generate recorded it, else --duplex]")
+@click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A TrueType (.ttf) font for letters of names the shipped fonts lack; repeatable.")
 def render_cmd(directory: Path, paper: str | None, title: str | None, student_ids: tuple[str, ...], jobs: int | None,
-               force: bool):
+               force: bool, simplex: bool | None, fonts: tuple[str, ...]):
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
     from .render import student_files
 
     manifest = load_manifest(directory)
     paper = _render_options(manifest, paper)
+    if simplex is None:
+        simplex = manifest.render.get("sides") == "simplex"
     rows = _render_students(manifest, student_ids, directory)
     files = student_files(manifest)
     targets = [f for i in rows for f in files[i]] + ([] if student_ids else ["sheets.pdf", "keys.pdf"])
     existing = [t for t in targets if (directory / t).exists()]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
+    _check_fonts(manifest, fonts, title)
     with _Staging(directory) as staging:
         if student_ids:
             _write_student_pdfs(manifest, rows, staging, paper, title)
         else:
-            write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+            write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title, duplex=not simplex, fonts=fonts)
     if student_ids:
         click.echo(f"{len(rows)} sheet(s) and answer key(s) ({paper}): {', '.join(f for i in rows for f in files[i])} "
                    f"in {directory}/ (sheets.pdf and keys.pdf not rebuilt)")

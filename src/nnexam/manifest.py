@@ -7,7 +7,7 @@ Shared by the generator (writes it), the PDF builder and the grader (read it). T
      "seed": "...", "bank_name": "classic", "bank_hash": "sha256:...", "bank": {...},
      "title": "...", "course": "...", "date": "...", "notation": "mazur",
      "kind": "pool" (only for a pool exam: variants v001... bound to no student),
-     "render": {"paper": "a4"|"letter"},
+     "render": {"paper": "a4"|"letter", "sides": "duplex"|"simplex"},
      "questions": [{"name", "label", "task", "points", "decimals",
                     "tolerance": {"kind": "abs"|"rel"|"decimals", "value": x}}, ...],
      "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
@@ -50,7 +50,7 @@ FORMAT_VERSION = 2
 TOLERANCE_KINDS = ("abs", "rel", "decimals")
 KINDS = ("class", "pool")
 # The PDF options a manifest may record (`Manifest.render`) and the values each may take.
-RENDER_OPTIONS: dict[str, tuple[str, ...]] = {"paper": ("a4", "letter")}
+RENDER_OPTIONS: dict[str, tuple[str, ...]] = {"paper": ("a4", "letter"), "sides": ("duplex", "simplex")}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """report.pdf: how the class did, drawn as charts an instructor reads in a minute.
 
-Per question the share correct / follow-through / known mistake / other wrong / blank (stacked
-bars and a table), the most common mistakes, and a histogram of scores. Returns bytes; reportlab
-with invariant=1, so the same grades give the same file.
+Per question the share correct / follow-through / known mistake / other wrong / unreadable / blank
+(stacked bars and a table), the most common mistakes, and a histogram of scores. Returns bytes;
+reportlab with invariant=1, so the same grades give the same file.
+
+The bars read in greyscale and for colour-blind readers: Okabe and Ito's palette (distinct under
+the common colour-vision deficiencies), a fill pattern on every wrong kind (hatched, cross-hatched,
+striped), light-to-dark order, and the percentages written in the bars.
 """
 
 from __future__ import annotations
@@ -11,22 +15,25 @@ import io
 from collections import Counter
 
 import numpy as np
-from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .fonts import register_fonts
-from .grade import GRADED, Grades
-from .gradebook import attention_lines, number, verdict_counts
+from .fonts import markup, register_fonts
+from .grade import BLANK, CORRECT, FOLLOW, GRADED, MISTAKE, UNREADABLE, WRONG, Grades
+from .gradebook import attention_lines, number
 
-CATEGORIES = ("correct", "follow-through", "known mistake", "other wrong", "blank")
-COLORS = (colors.HexColor("#2e7d32"), colors.HexColor("#9ccc65"), colors.HexColor("#ef6c00"),
-          colors.HexColor("#c62828"), colors.HexColor("#bdbdbd"))
+CATEGORIES = ("correct", "follow-through", "known mistake", "other wrong", "unreadable", "blank")
+VERDICT_OF = (CORRECT, FOLLOW, MISTAKE, WRONG, UNREADABLE, BLANK)  # grade.VERDICTS code of each category
+# Okabe-Ito: bluish green, sky blue, orange, vermillion, reddish purple; blank is white (outlined).
+COLORS = (colors.HexColor("#009E73"), colors.HexColor("#56B4E9"), colors.HexColor("#E69F00"),
+          colors.HexColor("#D55E00"), colors.HexColor("#CC79A7"), colors.HexColor("#FFFFFF"))
+# Drawn over the fill: none, none, "/" hatch, "x" cross-hatch, "-" stripes, none (white).
+PATTERNS = ("", "", "/", "x", "-", "")
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 PAGE_W = A4[0] - 36 * mm
 PER_CHART = 44  # at most this many questions per stacked-bar chart (one page); labels stay readable
@@ -45,13 +52,22 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escaped for a Paragraph, with the letters DejaVu Sans lacks (a name in any script) in fallback fonts."""
+    return markup(text, FONT)
+
+
+def category_counts(grades: Grades) -> np.ndarray:
+    """(questions, 6): how many graded submissions are correct, follow-through, known mistake,
+    other wrong, unreadable, blank, per question (CATEGORIES' order)."""
+    v = grades.verdict[grades.graded]
+    return np.stack([(v == code).sum(axis=0) for code in VERDICT_OF], axis=1)
 
 
 def _histogram(percent: np.ndarray) -> Drawing:
     bins = np.clip((percent // 10).astype(int), 0, 9)  # 100% falls in the top bin
     counts = np.bincount(bins, minlength=10)
     d = Drawing(PAGE_W, 170)
+    d.initialFontName = FONT  # else the drawing starts in Helvetica, a font the PDF would not embed
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 40, 30, PAGE_W - 60, 120
     chart.data = [counts.tolist()]
@@ -74,35 +90,81 @@ def _histogram(percent: np.ndarray) -> Drawing:
     return d
 
 
+def _pattern(g: Group, kind: str, x: float, y: float, w: float, h: float) -> None:
+    """Hatching inside the rectangle (x, y, w, h), clipped by hand: lines every 3.5 pt."""
+    ink = dict(strokeColor=colors.HexColor("#222222"), strokeWidth=0.45)
+    step = 3.5
+    if kind == "-":
+        yy = y + step / 2
+        while yy < y + h:
+            g.add(Line(x, yy, x + w, yy, **ink))
+            yy += step
+        return
+    for direction in ("/",) if kind == "/" else ("/", "\\"):
+        # lines x' = x0 + t (slope +1 for "/", -1 for "\\"), cut to the rectangle
+        c = -h
+        while c < w:
+            if direction == "/":
+                x0, y0, x1, y1 = x + c, y, x + c + h, y + h
+            else:
+                x0, y0, x1, y1 = x + c, y + h, x + c + h, y
+            # clip the segment to x in [x, x + w]
+            if x0 < x:
+                t = x - x0
+                x0, y0 = x, y0 + (t if direction == "/" else -t)
+            if x1 > x + w:
+                t = x1 - (x + w)
+                x1, y1 = x + w, y1 - (t if direction == "/" else -t)
+            if x1 > x0:
+                g.add(Line(x0, y0, x1, y1, **ink))
+            c += step * 1.6
+
+
+def _swatch(g: Group, c: int, x: float, y: float, w: float, h: float) -> None:
+    g.add(Rect(x, y, w, h, fillColor=COLORS[c], strokeColor=colors.HexColor("#555555") if CATEGORIES[c] == "blank"
+               else None, strokeWidth=0.5))
+    if PATTERNS[c]:
+        _pattern(g, PATTERNS[c], x, y, w, h)
+
+
 def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
-    """Stacked horizontal bars, one per question, first question on top."""
+    """Stacked horizontal bars, one per question, first question on top; shares in % labelled in the bars."""
     n = len(labels)
-    height = BAR_PITCH * n + 50
+    left, right, top_pad, legend_h = 95.0, 12.0, 6.0, 40.0
+    height = BAR_PITCH * n + legend_h + top_pad
     d = Drawing(PAGE_W, height)
-    chart = HorizontalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 95, 35, PAGE_W - 110, BAR_PITCH * n
-    chart.data = [list(reversed(shares[:, c].tolist())) for c in range(len(CATEGORIES))]
-    chart.categoryAxis.categoryNames = list(reversed(labels))
-    chart.categoryAxis.style = "stacked"
-    chart.categoryAxis.labels.fontName = FONT
-    chart.categoryAxis.labels.fontSize = 7.5
-    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 20
-    chart.valueAxis.labels.fontName = FONT
-    chart.valueAxis.labels.fontSize = 7.5
-    chart.barSpacing = 0
-    chart.groupSpacing = 3
-    for c, col in enumerate(COLORS):
-        chart.bars[c].fillColor = col
-        chart.bars[c].strokeColor = None
-    d.add(chart)
-    legend = Legend()
-    legend.x, legend.y = 95, 14
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.fontName, legend.fontSize = FONT, 7.5
-    legend.dx, legend.dy, legend.deltax = 8, 8, 85
-    legend.colorNamePairs = list(zip(COLORS, CATEGORIES))
-    d.add(legend)
+    d.initialFontName = FONT
+    width = PAGE_W - left - right
+    bar_h = BAR_PITCH - 3
+    g = Group()
+    for i, label in enumerate(labels):
+        y = height - top_pad - (i + 1) * BAR_PITCH + 1.5
+        d.add(String(left - 6, y + bar_h / 2 - 2.6, label, fontName=FONT, fontSize=7.5, textAnchor="end"))
+        x = left
+        for c in range(len(CATEGORIES)):
+            w = width * float(shares[i, c]) / 100.0
+            if w <= 0:
+                continue
+            _swatch(g, c, x, y, w, bar_h)
+            if w >= 18:  # direct label: the share, on a white patch so the hatching does not hide it
+                text = f"{shares[i, c]:.0f}"
+                tw = len(text) * 3.9 + 3
+                g.add(Rect(x + w / 2 - tw / 2, y + bar_h / 2 - 3.6, tw, 7.6, fillColor=colors.white, strokeColor=None))
+                g.add(String(x + w / 2, y + bar_h / 2 - 2.4, text, fontName=FONT, fontSize=6.5, textAnchor="middle"))
+            x += w
+        g.add(Rect(left, y, width, bar_h, fillColor=None, strokeColor=colors.HexColor("#555555"), strokeWidth=0.4))
+    d.add(g)
+    axis_y = height - top_pad - n * BAR_PITCH - 1
+    for k in range(0, 101, 20):
+        xx = left + width * k / 100
+        d.add(Line(xx, axis_y, xx, axis_y - 3, strokeColor=colors.black, strokeWidth=0.5))
+        d.add(String(xx, axis_y - 11, f"{k}%", fontName=FONT, fontSize=7, textAnchor="middle"))
+    # The legend: a swatch with its pattern and the name, in the bars' order.
+    pitch = min(110.0, width / 3)
+    for c, name in enumerate(CATEGORIES):
+        lx, ly = left + (c % 3) * pitch, 3.0 + 12.0 * (1 - c // 3)
+        _swatch(d, c, lx, ly, 14, 9)
+        d.add(String(lx + 18, ly + 1.5, name, fontName=FONT, fontSize=7.5))
     return d
 
 
@@ -156,7 +218,9 @@ def render_report(grades: Grades) -> bytes:
     status_text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: (kv[0] != GRADED, kv[0])))
     lines = [
         f"{len(grades.status)} submission rows from {_esc(grades.submissions.source)}: {status_text}.",
-        f"{len(grades.missing)} of {len(m.students)} students in the manifest have no submission.",
+        f"{len(grades.missing)} of {len(m.students)} students in the manifest have no submission"
+        + (": " + _esc(", ".join(_who(m.students[i]) for i in grades.missing[:10]))
+           + (f" and {len(grades.missing) - 10} more" if len(grades.missing) > 10 else "") if grades.missing else "") + ".",
     ]
     if n_graded:
         lines.append(f"Scores of the {n_graded} graded submissions (out of {number(max_score)}): mean {np.mean(percent):.1f}%, "
@@ -183,7 +247,7 @@ def render_report(grades: Grades) -> bytes:
     else:
         story.append(Paragraph("No wrong answer matched a known mistake.", st["body"]))
 
-    vc = verdict_counts(grades).astype(float)
+    vc = category_counts(grades).astype(float)
     shares = 100.0 * vc / max(1, n_graded)
     labels = [q.label for q in questions]
     story.append(PageBreak())
@@ -193,17 +257,22 @@ def render_report(grades: Grades) -> bytes:
     per = max(1, -(-len(labels) // max(1, -(-len(labels) // PER_CHART))))
     for start in range(0, len(labels), per):
         story.append(_question_chart(labels[start:start + per], shares[start:start + per]))
-    rows = [["question", "points", "correct", "follow-\nthrough", "known\nmistake", "other\nwrong", "blank"]]
+    rows = [["question", "points", "correct", "follow-\nthrough", "known\nmistake", "other\nwrong", "unread-\nable", "blank"]]
     for qi, q in enumerate(questions):
         rows.append([q.label, number(q.points)] + [f"{shares[qi, c]:.0f}%" for c in range(len(CATEGORIES))])
     story.append(Spacer(1, 6))
-    story.append(_table(rows, [40 * mm, 16 * mm] + [22 * mm] * len(CATEGORIES)))
+    story.append(_table(rows, [38 * mm, 14 * mm] + [20 * mm] * len(CATEGORIES)))
 
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                            bottomMargin=16 * mm, title=f"Grading report: {m.title}", author="nnexam", invariant=1)
+                            bottomMargin=16 * mm, title=f"Grading report: {m.title}", author="nnexam", invariant=1,
+                            initialFontName=FONT)
     doc.build(story)
     return buf.getvalue()
+
+
+def _who(student) -> str:
+    return f"{student.name} ({student.id})" if student.name else student.id
 
 
 def _mistake_rows(grades: Grades) -> list[list[str]]:

@@ -40,7 +40,11 @@ def bookmark(student) -> str:
 _JOB: dict = {}
 
 
-def _init(manifest: Manifest, paper: str, title: str | None) -> None:
+def _init(manifest: Manifest, paper: str, title: str | None, fonts: tuple[str, ...] = ()) -> None:
+    from ..fonts import use_font
+
+    for path in fonts:  # the user's --font, registered in every worker process
+        use_font(path)
     _JOB.update(manifest=manifest, paper=paper, title=title)
 
 
@@ -54,21 +58,24 @@ def _render_chunk(indices: list[int]) -> list[tuple[int, bytes, bytes]]:
 
 
 def render_all(manifest: Manifest, *, jobs: int | None = None, paper: str = "a4",
-               title: str | None = None) -> Iterator[tuple[int, bytes, bytes]]:
-    """(index, sheet, key) for every student, rendered in `jobs` processes (default: all cores), as they finish."""
+               title: str | None = None, fonts: tuple[str, ...] = ()) -> Iterator[tuple[int, bytes, bytes]]:
+    """(index, sheet, key) for every student, rendered in `jobs` processes (default: all cores), as they finish.
+
+    `fonts`: paths of TrueType fonts tried first for letters the shipped fonts lack (fonts.use_font).
+    """
     if paper not in PAPERS:
         raise NnexamError(f"paper '{paper}': expected one of {', '.join(PAPERS)}")
     n = len(manifest.students)
     jobs = max(1, min(jobs or os.cpu_count() or 1, n))
     if jobs == 1:
-        _init(manifest, paper, title)
+        _init(manifest, paper, title, fonts)
         for i in range(n):
             yield from _render_chunk([i])
         return
     # Small chunks keep the progress bar moving and the cores busy to the end.
     size = max(1, min(16, n // (jobs * 8)))
     chunks = [list(range(a, min(n, a + size))) for a in range(0, n, size)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(manifest, paper, title)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(manifest, paper, title, tuple(fonts))) as pool:
         futures = [pool.submit(_render_chunk, c) for c in chunks]
         try:
             for f in as_completed(futures):

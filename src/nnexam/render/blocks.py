@@ -7,6 +7,7 @@ general cell layout cost more than the rest of a sheet together.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -14,7 +15,8 @@ from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
-from .typeset import BOLD, MONO, SANS, SANS_BOLD, MathLine, Word, draw_text, draw_word, plain, word_width
+from ..fonts import clip_runs, runs, runs_width
+from .typeset import BASE, BOLD, MONO, SANS, SANS_BOLD, MathLine, Word, draw_text, draw_word, plain, word_width
 
 INK = Color(0.1, 0.1, 0.12)
 GREY = Color(0.42, 0.42, 0.47)
@@ -51,20 +53,21 @@ class Header(Flowable):
         self.info = info
 
     def wrap(self, availWidth, availHeight):
-        from reportlab.lib.utils import simpleSplit
-
         self.width = availWidth
-        self._title = simpleSplit(self.info.title, SANS_BOLD, 15, availWidth)
+        self._title = wrap_runs(self.info.title, SANS_BOLD, 15, availWidth)
         self.height = 14 + 19 * len(self._title) + 34
+        # Values (a name in any script) as runs of the fonts that have their letters, measured once.
+        self._runs = [runs(v, SANS_BOLD) for _, v in self.info.fields]
         return self.width, self.height
 
     def draw(self):
         c, w, h, info = self.canv, self.width, self.height, self.info
-        draw_text(c, 0, h - 9, info.course, SANS, 8.5, GREY)
+        course, _ = fitted(info.course, SANS, 8.5, w * 0.7, 8.5, own=False)
+        draw_word(c, 0, h - 9, course, 8.5, GREY)
         draw_text(c, w, h - 9, info.kind.upper(), SANS_BOLD, 8.5, ACCENT, "right")
         y = h - 14 - 15
         for line in self._title:
-            draw_text(c, 0, y, line, SANS_BOLD, 15, INK)
+            draw_word(c, 0, y, line, 15, INK)
             y -= 19
         # The student box: captions small above, values large below, widths by need.
         box_h = 28.0
@@ -72,10 +75,10 @@ class Header(Flowable):
         c.setStrokeColor(RULE)
         c.roundRect(0, 0, w, box_h, 3, stroke=1, fill=1)
         x = 8.0
-        for (cap, value), cw in zip(self.info.fields, self._widths(w - 16)):
+        for (cap, _), rs, cw in zip(self.info.fields, self._runs, self._widths(w - 16)):
             draw_text(c, x, box_h - 9, cap, SANS, 6.5, GREY)
-            size = fit_size(value, SANS_BOLD, 10.5, cw - 8)
-            draw_text(c, x, 7, clip(value, SANS_BOLD, size, cw - 8), SANS_BOLD, size, INK)
+            value, size = fit_runs(rs, SANS_BOLD, 10.5, cw - 8)
+            draw_word(c, x, 7, value, size, INK)
             x += cw
 
     def _widths(self, total: float) -> list[float]:
@@ -85,7 +88,7 @@ class Header(Flowable):
         fields = self.info.fields
         weights = [3.0 if cap == "Name" else 1.4 for cap, _ in fields]
         shares = [total * wt / sum(weights) for wt in weights]
-        need = [max(stringWidth(v, SANS_BOLD, 10.5), stringWidth(cap, SANS, 6.5)) + 12 for cap, v in fields]
+        need = [max(runs_width(rs, 10.5), stringWidth(cap, SANS, 6.5)) + 12 for (cap, _), rs in zip(fields, self._runs)]
         if all(n <= cw for n, cw in zip(need, shares)):
             return shares
         if sum(need) <= total:
@@ -99,13 +102,51 @@ class Header(Flowable):
         return out
 
 
+def wrap_runs(s: str, font: str, size: float, width: float) -> list[Word]:
+    """`s` (any script) broken into lines of at most `width`: at spaces, and between any two CJK characters."""
+    tokens = re.findall(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]\s*|[^\s\u2e80-\u9fff"
+                        r"\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+\s*|\s+", s.strip())
+    lines: list[str] = []
+    line, used = "", 0.0
+    for tok in tokens:
+        w = runs_width(runs(tok.rstrip(), font, own=False), size)
+        if line and used + w > width:
+            lines.append(line)
+            line, used = "", 0.0
+        line += tok
+        used += runs_width(runs(tok, font, own=False), size)
+    if line or not lines:
+        lines.append(line)
+    return [tuple((t, f, BASE) for t, f in runs(ln.rstrip(), font, own=False)) for ln in lines]
+
+
+def fit_runs(rs, font: str, size: float, width: float, smallest: float = 5.5) -> tuple[Word, float]:
+    """Runs (fonts.runs) as one Word at the largest size up to `size` that fits `width`, cut with an
+    ellipsis if even `smallest` is too large; linear in the text (a 40,000-letter name costs ms)."""
+    w = runs_width(rs, size)
+    if w > width:
+        size = max(smallest, size * width / w)
+        rs = clip_runs(rs, size, width, font)
+    return tuple((t, f, BASE) for t, f in rs), size
+
+
+def fitted(s: str, font: str, size: float, width: float, smallest: float = 5.5, own: bool = True) -> tuple[Word, float]:
+    """`s` (a name, in any script) drawn in `font` and its fallbacks, fitted to `width` as fit_runs does."""
+    return fit_runs(runs(s, font, own), font, size, width, smallest)
+
+
 def clip(s: str, font: str, size: float, width: float) -> str:
-    """`s`, cut with an ellipsis if it does not fit in `width` even at its smallest size."""
+    """`s`, cut with an ellipsis if it does not fit in `width` even at its smallest size (a binary search)."""
     if stringWidth(s, font, size) <= width:
         return s
-    while s and stringWidth(s + "…", font, size) > width:
-        s = s[:-1]
-    return s.rstrip() + "…"
+    lo, hi = 0, len(s)  # the longest prefix that fits with the ellipsis: lo fits, hi does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if stringWidth(s[:mid] + "…", font, size) <= width:
+            lo = mid
+        else:
+            hi = mid
+    return s[:lo].rstrip() + "…"
 
 
 class Heading(Flowable):

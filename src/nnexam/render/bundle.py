@@ -5,6 +5,13 @@ each student is typeset once. reportlab cannot import pages, so this reads its o
 classic cross-reference table, direct /Length values, and no strings in the objects we copy (page
 dictionaries, content streams, fonts). Objects are copied byte for byte with their references
 renumbered; objects that come out identical (shared font programs, resources) are stored once.
+
+Two more things make the class files print-ready. Each student starts on a front side: a student
+with an odd number of pages is followed by a blank page (unless `duplex=False`). And each font
+subset gets its own name: reportlab names the subsets of every file AAAAAA+Font, AAAAAB+Font, ...,
+so two students' different subsets of one font would share a name in the bundle, which PDF forbids
+(ISO 32000-1, 9.6.4); the bundle renames every subset after a hash of its font program, so equal
+subsets keep one name (and are stored once) and different ones get different names.
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ from typing import Sequence
 from ..errors import NnexamError
 
 _REF = re.compile(rb"(\d+) 0 R\b")
+_FONT_FILE = re.compile(rb"/FontFile2 (\d+) 0 R")
+_DESCRIPTOR = re.compile(rb"/FontDescriptor (\d+) 0 R")
+_FONT_NAME = re.compile(rb"/(FontName|BaseFont) /[A-Z]{6}\+")
+_INTERNAL_NAME = re.compile(rb"/Name /F\d+\+\d+ ?")
+_MEDIA_BOX = re.compile(rb"/MediaBox \[[^\]]*\]")
 _STREAM = re.compile(rb">>\s*stream\r?\n")
 
 
@@ -49,10 +61,28 @@ def _text_string(s: str) -> bytes:
     return b"<FEFF" + s.encode("utf-16-be").hex().upper().encode() + b">"
 
 
+def _tag(program: bytes, salt: int = 0) -> bytes:
+    """Six capital letters from a hash of a font program: the subset's name prefix."""
+    digest = hashlib.sha256(program + bytes([salt])).digest()
+    return bytes(65 + b % 26 for b in digest[:6])
+
+
 class _Writer:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
         self.seen: dict[bytes, int] = {}
+        self.tags: dict[int, bytes] = {}  # font program or descriptor object -> its subset's tag
+        self.programs: dict[bytes, bytes] = {}  # tag -> the font program it names (to avoid collisions)
+
+    def tag_for(self, program_ref: int) -> bytes:
+        if program_ref not in self.tags:
+            program, salt = self.bodies[program_ref - 1], 0
+            tag = _tag(program)
+            while self.programs.setdefault(tag, program) != program:  # two programs, one hash: next tag
+                salt += 1
+                tag = _tag(program, salt)
+            self.tags[program_ref] = tag
+        return self.tags[program_ref]
 
     def reserve(self) -> int:
         self.bodies.append(b"")
@@ -69,8 +99,12 @@ class _Writer:
         return n
 
 
-def bundle(docs: Sequence[bytes], titles: Sequence[str], title: str = "") -> bytes:
-    """One PDF with every page of `docs` in order and a bookmark (titles[i]) at each document's first page."""
+def bundle(docs: Sequence[bytes], titles: Sequence[str], title: str = "", duplex: bool = True) -> bytes:
+    """One PDF with every page of `docs` in order and a bookmark (titles[i]) at each document's first page.
+
+    `duplex`: a blank page after each document with an odd number of pages, so that printed
+    double-sided every document starts on a front side.
+    """
     if len(docs) != len(titles):
         raise ValueError("one title per document")
     w = _Writer()
@@ -96,12 +130,19 @@ def bundle(docs: Sequence[bytes], titles: Sequence[str], title: str = "") -> byt
                 mine = mapped[n] = w.reserve()
                 head = renumber(re.sub(rb"/Parent \d+ 0 R", b"", head)).rstrip()
                 return w.put(head[:-2] + b" /Parent %d 0 R >>" % pages_id, mine)
-            mapped[n] = w.put(renumber(head) + tail, share=True)
+            head, tag = _rename_subset(w, renumber(head))
+            mapped[n] = w.put(head + tail, share=True)
+            if tag and b"/FontFile2" in head:
+                w.tags[mapped[n]] = tag  # the descriptor: its font dictionary takes the same name
             return mapped[n]
 
         new_pages = [copy(p) for p in pages]
         if not new_pages:
             raise NnexamError(f"document {i + 1}: has no pages")
+        if duplex and len(new_pages) % 2:
+            box = _MEDIA_BOX.search(objects[pages[-1]])
+            blank = box.group(0) if box else b"/MediaBox [ 0 0 595.2756 841.8898 ]"
+            new_pages.append(w.put(b"<< /Type /Page /Parent %d 0 R %s /Resources << >> >>" % (pages_id, blank)))
         firsts.append(new_pages[0])
         all_pages += new_pages
     kids = b" ".join(b"%d 0 R" % p for p in all_pages)
@@ -122,6 +163,22 @@ def bundle(docs: Sequence[bytes], titles: Sequence[str], title: str = "") -> byt
     root = w.put(b"<< /Type /Catalog /Pages %d 0 R /Outlines %d 0 R /PageMode /UseOutlines >>" % (pages_id, outlines))
     info = w.put(b"<< /Producer (nnexam) /Creator (nnexam) /Title %s >>" % _text_string(title))
     return _serialize(w.bodies, root, info)
+
+
+def _rename_subset(w: _Writer, head: bytes) -> tuple[bytes, bytes | None]:
+    """A font descriptor or font dictionary (already renumbered) named after its font program; other objects as they are."""
+    m = _FONT_FILE.search(head)
+    if m:
+        tag = w.tag_for(int(m.group(1)))
+    else:
+        m = _DESCRIPTOR.search(head)
+        if not m or int(m.group(1)) not in w.tags:
+            return head, None
+        tag = w.tags[int(m.group(1))]
+    head = _FONT_NAME.sub(lambda r: b"/%s /%s+" % (r.group(1), tag), head)
+    # A font dictionary's /Name is the file's own resource name (F1+0, F2+0: by the order a file
+    # first used its fonts); PDF 1.2+ ignores it, and dropping it lets equal subsets share one object.
+    return _INTERNAL_NAME.sub(b"", head), tag
 
 
 def _serialize(bodies: list[bytes], root: int, info: int) -> bytes:

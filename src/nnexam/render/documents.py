@@ -28,9 +28,9 @@ from ..present import (chain_line, exact_note, fmt, fmt_given, layer_name, parts
                        worked_values)
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
-                     clip, fit_size, text)
+                     fitted, text)
 from .diagram import MAX_HEIGHT, NetworkDiagram, diagram_height, layout, value_width
-from .typeset import SANS, SANS_BOLD, MathLine, draw_text, minus, plain, speed_up_fonts, word, word_width, words
+from .typeset import SANS, SANS_BOLD, MathLine, draw_text, draw_word, minus, plain, speed_up_fonts, word, word_width, words
 
 PAPERS = {"a4": A4, "letter": LETTER}
 MARGIN = 17 * mm
@@ -167,14 +167,13 @@ def _doc(paper: str, title: str, subject: str, author: str, footer: str, kind: s
                           invariant=1, pageCompression=1, initialFontName=SANS, initialFontSize=9)
     frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN, 0, 0, 0, 0, id="body")
 
-    # The left footer (name, id, variant) shrinks, then is cut, before it would run into the page number.
+    # The left footer (name, id, variant; any script) shrinks, then is cut, before it would run into the page number.
     room = size[0] - 2 * MARGIN - stringWidth(f"{kind} · page 999", SANS, 7) - 12
-    footer_size = fit_size(footer, SANS, 7, room, 5.5)
-    footer = clip(footer, SANS, footer_size, room)
+    footer_word, footer_size = fitted(footer, SANS, 7, room, 5.5)
 
     def furniture(canvas, d):
         canvas.saveState()
-        draw_text(canvas, MARGIN, MARGIN * 0.5, footer, SANS, footer_size, GREY)
+        draw_word(canvas, MARGIN, MARGIN * 0.5, footer_word, footer_size, GREY)
         draw_text(canvas, size[0] - MARGIN, MARGIN * 0.5, f"{kind} · page {d.page}", SANS, 7, GREY, "right")
         canvas.restoreState()
 
