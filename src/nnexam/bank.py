@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.resources
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import nnexam
 
 from .errors import NnexamError
 from .graph import TASKS, StepGraph, build_graph
@@ -81,8 +81,8 @@ class Bank:
 
 
 def bundled_dir() -> Path:
-    """Where the bundled banks live (a symlink to problem_banks/ in a checkout; package data when installed)."""
-    return Path(nnexam.__file__).parent / "banks"
+    """Where the bundled banks live: the package nnexam.banks (problem_banks/ in a checkout, package data when installed)."""
+    return Path(str(importlib.resources.files("nnexam.banks")))
 
 
 def bundled_banks() -> list[tuple[str, Path]]:
