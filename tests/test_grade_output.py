@@ -66,10 +66,14 @@ def _class(policy: Policy):
 # --- the plain construction ---------------------------------------------------------------------
 
 
-def _csv(rows) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
+def _csv(rows, bom: str = "") -> str:
+    """CSV lines as a spreadsheet needs them: a cell holding a comma, semicolon, tab, quote, line
+    break or NUL quoted (csv.writer would leave ';' and tab unquoted); CRLF."""
+    def cell(value) -> str:
+        s = str(value)
+        return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',;\t"\r\n\x00') else s
+
+    return bom + "".join(",".join(map(cell, row)) + "\r\n" for row in rows)
 
 
 def _plain_grades_csv(g) -> str:
@@ -89,7 +93,7 @@ def _plain_grades_csv(g) -> str:
         st = m.students[s]
         rows.append([neutralize(st.id), neutralize(st.name), neutralize(st.variant), NO_SUBMISSION, "",
                      number(g.max_score), ""] + [""] * len(m.questions) + ["", ""])
-    return _csv(rows)
+    return _csv(rows, bom="\ufeff")  # a file people open in Excel
 
 
 def _at(value: float, decimals: int) -> str:

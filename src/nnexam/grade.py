@@ -27,6 +27,7 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import csvout
 from .errors import NnexamError
 from .graph import StepGraph, build_graph
 from .manifest import Manifest
@@ -181,10 +182,17 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
                                                 "(a decimal comma in a comma-separated file?), so no answer can be matched to its question"))
         elif used < width and used > id_col:
             issues.setdefault(r, []).append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
-    ids = tuple(table.column(id_col))
-    variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
+    ids = _ids(table.column(id_col))
+    variants = _ids(table.column(variant_col)) if variant_col is not None else ("",) * n
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
                        _per_entry(issues, n), tuple(warnings))
+
+
+def _ids(cells: Sequence[str]) -> tuple[str, ...]:
+    """Id or variant cells as nnexam wrote them: the apostrophe csvout put before a formula-like id undone."""
+    if not any(c.startswith("'") for c in cells):
+        return tuple(cells)
+    return tuple(map(csvout.unneutral, cells))
 
 
 def _ragged_rows(rows: Sequence[tuple[str, ...]], width: int) -> list[int]:
@@ -215,15 +223,15 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
         return row[c] if c is not None and c < len(row) else ""
 
     for row, line in zip(table.rows, table.lines):
-        sid = get(row, id_col)
+        sid = csvout.unneutral(get(row, id_col))
         if sid not in order:
             order[sid] = len(order)
             lines.append(line)
-            variants.append(get(row, variant_col))
+            variants.append(csvout.unneutral(get(row, variant_col)))
             cells.append({})
             issues.append([])
         e = order[sid]
-        v = get(row, variant_col)
+        v = csvout.unneutral(get(row, variant_col))
         if v and variants[e] and v != variants[e]:
             issues[e].append((MISMATCH, f"line {line}: variant {v!r} differs from {variants[e]!r} on line {lines[e]}"))
         variants[e] = variants[e] or v
