@@ -7,9 +7,9 @@ passes each text cell through `cell` (or a whole column through `column`):
   injection): one starting, after any spaces, with = + - @ (or their full-width and small forms
   ＝ ＋ － ＠ ﹢ ﹣ ﹦), a tab, a line break or a NUL; a plain number (-0.5, +4917, 1e-05) is left as
   it is, since an id such as -17 must reach the LMS unchanged and a number is no formula;
-- a cell holding a comma, a semicolon, a tab, a quote or a line break is quoted, so that a
-  spreadsheet splitting on the other common separator (a European Excel splits on ';') still
-  sees one cell, and nothing after a separator inside it can start a formula.
+- a cell holding a comma, a semicolon, a tab, a quote or a line break is quoted, and each piece
+  of it after one of those is made neutral too: a spreadsheet splitting on the other common
+  separator (a European Excel splits a comma file on ';') sees a new cell there, quotes or not.
 
 Readers undo the apostrophe with `unneutral` (table.parse_number already skips it in numbers).
 Files people open get `BOM` first, so Excel reads accented names as UTF-8; files an LMS imports
@@ -27,6 +27,7 @@ FORMULA_START = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\uf
 _QUOTED = ',;\t"\r\n\x00'  # a cell holding one of these is quoted
 _QUOTE_SEARCH = re.compile(f"[{re.escape(_QUOTED)}]")
 _QUOTE_BUT_NUL = re.compile(f"[{re.escape(_QUOTED[:-1])}]")
+_BREAKS = re.compile("([,;\t\r\n])")  # where a spreadsheet may start a new cell inside a quoted one
 _SPACES = " \u00a0\u3000"  # spaces a spreadsheet may trim before reading a formula
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 _STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES)
@@ -43,17 +44,31 @@ def neutral(text: str) -> str:
 
 
 def unneutral(text: str) -> str:
-    """A cell read back: the apostrophe `neutral` added removed ('=x' -> =x); any other text as it is."""
-    if text.startswith("'") and neutral(text[1:]) != text[1:]:
-        return text[1:]
-    return text
+    """A cell read back: the apostrophes `cell` added removed ('=x -> =x, a;'=x -> a;=x); any other text as it is."""
+    if "'" not in text:
+        return text
+    text = _unneutral_piece(text)
+    pieces = _BREAKS.split(text)  # text, separator, text, ...: each text after a separator as `cell` made it
+    return pieces[0] + "".join(sep + _unneutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+
+
+def _unneutral_piece(piece: str) -> str:
+    if piece.startswith("'") and neutral(piece[1:]) != piece[1:]:
+        return piece[1:]
+    return piece
 
 
 def cell(text: str) -> str:
-    """One text cell as written in a CSV line: neutral, and quoted when it holds a separator, quote or line break."""
-    text = neutral(text)
+    """One text cell as written in a CSV line: neutral, and quoted when it holds a separator, quote or line break.
+
+    Quotes keep the cell whole only for a reader splitting on the file's own separator: one
+    splitting on the other (or at a line break inside the quotes) starts a new cell after it, so
+    each piece after a comma, semicolon, tab or line break is made neutral too (a;=1+1 -> a;'=1+1).
+    """
     if _QUOTE_SEARCH.search(text) is None:
-        return text
+        return neutral(text)
+    pieces = _BREAKS.split(neutral(text))  # text, separator, text, ...
+    text = pieces[0] + "".join(sep + neutral(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
     return '"' + text.replace('"', '""') + '"'
 
 
