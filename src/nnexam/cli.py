@@ -41,12 +41,34 @@ if TYPE_CHECKING:
 # `nnexam check` start quickly.
 
 
+class _UsageLine(click.ClickException):
+    """A usage error shown as every other error is: one stderr line (with where to find help), exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError, where: str = "nnexam"):
+        where = error.ctx.command_path if error.ctx is not None else where
+        message = " ".join(line.strip() for line in error.format_message().splitlines() if line.strip())
+        super().__init__(f"{message} (see '{where} --help')")
+
+    def show(self, file=None) -> None:
+        click.echo(f"nnexam: error: {self.message}", err=True)
+
+
 class NnexamGroup(click.Group):
-    """Turns NnexamError into one stderr line and its exit code, never a traceback."""
+    """Turns NnexamError and click's usage errors into one stderr line and an exit code, never a traceback."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:  # nnexam's own options (--frob), before any command
+            raise _UsageLine(e) from None
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a command's arguments and options, and UsageErrors the commands raise
+            raise _UsageLine(e, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()) from None
         except NnexamError as e:
             click.echo(f"nnexam: error: {e.message}", err=True)
             ctx.exit(e.exit_code)
