@@ -22,7 +22,7 @@ from nnexam.cli import cli
     (["solve", "--format", "yaml", "x.toml"], "nnexam solve"),
 ])
 def test_usage_errors_are_one_line_with_a_pointer_to_help(runner, args, where):
-    r = runner.invoke(cli, args)
+    r = runner.invoke(cli, args, prog_name="nnexam")
     assert r.exit_code == 2
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr  # today: Usage:, Try ..., a blank line and Error: ...
