@@ -188,7 +188,8 @@ def test_lms_files_are_the_plain_construction(graded):
 
 def test_a_class_with_nothing_graded_has_no_feedback_and_only_headers():
     m = make_manifest(students=2)
-    g = grade(m, parse_submissions(read_table(wide_csv(m, [{}], ids=["nobody"], variants=["V01"]), "answers.csv"), m), Policy())
+    answers = [{m.questions[0].name: "0.5"}]  # a file with no answer at all is refused (test_inputs)
+    g = grade(m, parse_submissions(read_table(wide_csv(m, answers, ids=["nobody"], variants=["V01"]), "answers.csv"), m), Policy())
     assert list(feedback_texts(g)) == []
     assert grades_csv(g) == _plain_grades_csv(g)
     assert canvas_csv(g, "E").count("\r\n") == 2 and moodle_csv(g, "E") == "ID number,E\r\n"

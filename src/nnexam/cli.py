@@ -23,7 +23,7 @@ from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import answer_key, class_ids, generate, submission_template
-from .grade import Policy, check_key, grade, parse_submissions
+from .grade import Policy, check_key, grade, merge_submissions, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
                         fill_lms_export, grades_csv, moodle_csv, number)
 from .manifest import load_manifest
@@ -32,7 +32,7 @@ from .present import answer_table, fmt as _fmt, worked_latex, worked_text
 from .roster import read_roster
 from .solve import solve
 from .spec import load_spec
-from .table import read_table
+from .table import in_file, read_table
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -383,7 +383,7 @@ class _FeedbackFolder:
 
 @cli.command("grade")
 @click.argument("exam_dir", metavar="DIR", type=click.Path(path_type=Path))
-@click.argument("submissions", metavar="SUBMISSIONS.csv", type=click.Path(path_type=Path))
+@click.argument("submissions", metavar="SUBMISSIONS...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for grades.csv, feedback/, LMS files and report.pdf  [default: DIR/grades]")
 @click.option("--follow-through", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
@@ -395,10 +395,12 @@ class _FeedbackFolder:
 @click.option("--no-report", is_flag=True, help="Skip report.pdf.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder, replacing earlier grading files.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
-def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+def grade_cmd(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, follow_through: float, lms_export: Path | None,
               lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None):
-    """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
-    student_id,question,answer) against DIR/manifest.json.
+    """Grade SUBMISSIONS against DIR/manifest.json: one or more CSV files, or folders of them (each
+    *.csv in it, as per-student files), read as one class. Wide: one row per student as in
+    submission_template.csv; or long: student_id,question,answer. Files joined with their headers
+    repeated are read too.
 
     Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
     stderr, one line per kind), 2 when the input cannot be read.
@@ -412,7 +414,7 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
         gc.enable()
 
 
-def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, follow_through: float, lms_export: Path | None,
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
@@ -420,8 +422,7 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
         raise NnexamError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
-    table = read_table(read_input(submissions, "submissions"), str(submissions))
-    subs = parse_submissions(table, manifest)
+    subs = _read_submissions(submissions, manifest)
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
     column = title or exam_title(grades)
@@ -472,6 +473,47 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
                f"wrote {', '.join(files)} and feedback/ ({n_feedback} files) in {out}/")
     if attention or lms_failed:
         sys.exit(1)
+
+
+# Files nnexam writes that hold answers or points per question: in a folder of submissions they
+# would be graded as students' answers (answer_key.csv scores everyone 100%).
+_NOT_SUBMISSIONS = ("answer_key.csv", "grades.csv", "canvas.csv", "moodle.csv")
+
+
+def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The files to read: each path given, and each *.csv of a folder given (by name, hidden ones skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        if (path / "manifest.json").is_file():
+            raise NnexamError(f"{path}: is an exam folder (it holds manifest.json), not a folder of submissions")
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and not p.name.startswith(".") and p.is_file())
+        ours = [p for p in found if p.name.lower() in _NOT_SUBMISSIONS]
+        if ours:
+            raise NnexamError(f"{ours[0]}: written by nnexam, not a submission; move it out of {path}", 2)
+        if not found:
+            raise NnexamError(f"{path}: no .csv files in this folder (expected submissions)")
+        files += found
+    seen: dict[Path, Path] = {}
+    for f in files:
+        key = f.resolve()
+        if key in seen:
+            raise NnexamError(f"{f}: given twice (as {seen[key]} too); each submission file once")
+        seen[key] = f
+    return files
+
+
+def _read_submissions(paths: tuple[Path, ...], manifest: "Manifest"):
+    """Every submission file read as one class; with several files each row's line names its file."""
+    files = _submission_files(paths)
+    tables = [read_table(read_input(f, "submissions"), str(f)) for f in files]
+    if len(tables) == 1:
+        return parse_submissions(tables[0], manifest)
+    parts = [parse_submissions(in_file(t), manifest) for t in tables]
+    source = str(paths[0]) if len(paths) == 1 else f"{len(files)} files"
+    return merge_submissions(parts, source if len(paths) != 1 else f"{source} ({len(files)} files)")
 
 
 @cli.command("check")

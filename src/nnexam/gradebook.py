@@ -103,7 +103,7 @@ def grades_csv(grades: Grades) -> str:
     if not all(variants):  # the long layout may have none
         variants = [v or w for v, w in zip(variants, _take([s.variant for s in m.students] + [""], grades.student))]
     rows = _csv_lines([_csv_texts(subs.ids), _csv_texts(names), _csv_texts(variants), _csv_texts(grades.status),
-                       _score_cells(grades), map(str, subs.lines), _csv_texts(["; ".join(n) for n in grades.notes])])
+                       _score_cells(grades), _csv_texts(list(map(str, subs.lines))), _csv_texts(["; ".join(n) for n in grades.notes])])
     missing = _take(m.students, np.array(grades.missing, dtype=np.int64))
     every = itertools.repeat
     rows += _csv_lines([_csv_texts([s.id for s in missing]), _csv_texts([s.name for s in missing]),

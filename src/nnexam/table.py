@@ -17,7 +17,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 from operator import itemgetter
 from typing import Callable, Iterator, Sequence
@@ -48,6 +48,31 @@ class Table:
             return list(map(itemgetter(index), self.rows))
         except IndexError:
             return [row[index] if index < len(row) else "" for row in self.rows]
+
+
+class Line(int):
+    """A row's line number that knows its file: shown as "3 of b.csv" (a class read from several files)."""
+
+    file: str
+
+    def __new__(cls, number: int, file: str) -> "Line":
+        line = super().__new__(cls, number)
+        line.file = file
+        return line
+
+    def __getnewargs__(self) -> tuple[int, str]:  # pickled with its file (worker processes)
+        return int(self), self.file
+
+    def __str__(self) -> str:
+        return f"{int(self)} of {self.file}"
+
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else format(int(self), spec)
+
+
+def in_file(table: Table) -> Table:
+    """The table with every row's line shown with its file (Line): for a class read from several files."""
+    return replace(table, lines=tuple(Line(n, table.source) for n in table.lines))
 
 
 def decode(data: bytes, source: str) -> tuple[str, str, tuple[str, ...]]:
