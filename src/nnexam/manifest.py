@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import NnexamError
+from .files import read_input
 from .graph import StepGraph, build_graph
 from .notation import STYLES, Label, labels
 from .spec import (NOTATIONS, Architecture, Network, check_outputs, network_from_values, parse_architecture, parse_names,
@@ -373,16 +374,20 @@ def load_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
+    if not path.exists() and not path.is_symlink():
+        raise NnexamError(f"{path}: no manifest here (run `nnexam generate` first)")
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NnexamError(f"{path}: no manifest here (run `nnexam generate` first)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise NnexamError(f"{path}: cannot read manifest ({e})") from None
+        raw = read_input(path, "manifest").decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NnexamError(f"{path}: cannot read manifest (not UTF-8 text: byte {e.start})") from None
     try:
         d = json.loads(raw)
     except json.JSONDecodeError as e:
         raise NnexamError(f"{path}: manifest is not valid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise NnexamError(f"{path}: manifest is not valid JSON (arrays or objects nested too deeply)") from None
+    except ValueError:  # the one other error json raises: an integer Python will not read (over 4300 digits)
+        raise NnexamError(f"{path}: manifest is not valid JSON (a number of more than 4300 digits)") from None
     if not isinstance(d, dict):
         raise NnexamError(f"{path}: manifest is not a JSON object")
     return manifest_from_dict(d, str(path))

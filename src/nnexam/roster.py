@@ -44,7 +44,11 @@ def parse_roster(text: str, source: str, id_column: str | None = None) -> list[t
     first = next((ln for ln in lines if ln.strip()), None)
     if first is None:
         raise NnexamError(f"{source}: the roster is empty (expected a CSV with a header row)")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.sniff_delimiter(first)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=table.sniff_delimiter(first)))
+    except csv.Error as e:  # a cell over table.CELL_LIMIT characters
+        raise NnexamError(f"{source}: not a readable roster ({e}; the most nnexam reads in one cell is "
+                          f"{table.CELL_LIMIT:,} characters)") from None
     numbered = [(i, r) for i, r in enumerate(rows, 1) if any(c.strip() for c in r)]
     header_row, header = numbered[0]
     columns: dict[str, int] = {}

@@ -27,6 +27,7 @@ import numpy as np
 from .errors import NnexamError
 
 DELIMITERS = (",", ";", "\t")
+CELL_LIMIT = csv.field_size_limit()  # 131,072 characters: Python's csv module reads no longer cell
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -190,6 +191,9 @@ def _records(text: str, delimiter: str, source: str) -> tuple[list[tuple[str, ..
                 records.append(strip(record))
             ends.append(ended)
     except csv.Error as e:
+        if "field limit" in str(e):
+            raise NnexamError(f"{source}: line {ended + 1}: a cell longer than {CELL_LIMIT:,} characters, the most nnexam "
+                              "reads in one cell (a quote left open?)") from None
         raise NnexamError(f"{source}: line {reader.line_num}: not a readable CSV line ({e})") from None
     if records and one_line is tuple:
         records[-1] = strip(records[-1])  # a quote left open at the end of the file keeps its line break
