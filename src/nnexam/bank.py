@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from .errors import NnexamError
 from .graph import TASKS, StepGraph, build_graph
 from .manifest import TOLERANCE_KINDS
+from .notation import check_unique_labels
 from .spec import Architecture, _show, check_outputs, counted, parse_architecture, parse_names, read_mapping, NOTATIONS
 
 DEFAULT_BANK = "classic"
@@ -340,6 +341,7 @@ def parse_bank(data: Mapping[str, Any], source: str, name: str) -> Bank:
     if notation not in NOTATIONS:
         raise k.fail("notation", "one of " + ", ".join(NOTATIONS), notation)
     names = parse_names(data, source, arch)
+    check_unique_labels(arch, notation, dict(names), source)
     decimals = k.integer("decimals", data.get("decimals", 4), 0, 10)
     tolerance = _tolerance(k, "tolerance", data["tolerance"]) if "tolerance" in data else ("decimals", 0.0)
     allow_zero = data.get("allow_inactive_zero", False)

@@ -27,7 +27,7 @@ from .grade import Policy, check_key, grade, merge_submissions, parse_submission
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
                         fill_lms_export, grades_csv, moodle_csv, number)
 from .manifest import load_manifest
-from .notation import labels as make_labels
+from .notation import check_unique_labels, labels as make_labels
 from .present import answer_table, fmt as _fmt, worked_latex, worked_text
 from .roster import read_roster
 from .solve import solve
@@ -80,6 +80,15 @@ def cli():
     """Per-student forward/backward-pass exercises: generate, solve, render and grade."""
 
 
+def _load_spec(path: Path):
+    """A spec file checked in full: its keys (spec), its printed names (notation) and its values,
+    solved once: values that overflow float64 are refused naming the file (an inf would accept anything)."""
+    network = load_spec(path)
+    check_unique_labels(network.arch, network.notation, {p: c for p, c in network.names}, str(path))
+    solve(network, str(path))
+    return network
+
+
 @cli.command("solve")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--steps", is_flag=True, help="Print the worked solution step by step.")
@@ -91,7 +100,7 @@ def solve_cmd(spec: Path, steps: bool, fmt: str, decimals: int):
     """Print the full answer key of the network in SPEC (TOML, or JSON with the same keys)."""
     if steps and fmt == "json":
         raise click.UsageError("--steps prints the worked solution as text; --format json has no steps (use --format latex)")
-    network = load_spec(spec)
+    network = _load_spec(spec)
     key = solve(network)
     names = make_labels(key.graph, network.notation, dict(network.names))
     if fmt == "json":
@@ -527,7 +536,7 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
     Values that differ from the exact ones only by rounding or truncation at the decimals they are
     written with pass. Exit status: 0 all right, 1 any wrong, 2 unreadable input.
     """
-    network = load_spec(spec)
+    network = _load_spec(spec)
     table = read_table(read_input(answers, "answers"), str(answers))
     for w in table.warnings:
         click.echo(f"nnexam: warning: {w}", err=True)

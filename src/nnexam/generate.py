@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__, csvout
 from .bank import Bank, Draw
 from .errors import NnexamError
-from .files import unique_stems
+from .files import check_ids, unique_stems
 from .graph import StepGraph, build_graph
 from .manifest import Manifest, Question, Shared, StudentVariant
 from .mistakes import BY_NAME, applicable
@@ -243,15 +243,10 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
 
 
 def _check_students(students: Sequence[tuple[str, str]]) -> None:
+    """Ids and names as files.check_ids wants them: not blank, not over-long, no two of one id_key."""
     if not students:
         raise NnexamError("no students to generate for")
-    seen: dict[str, int] = {}
-    for i, (sid, _name) in enumerate(students):
-        if not isinstance(sid, str) or not sid.strip():
-            raise NnexamError(f"student {i + 1}: blank student id")
-        if sid in seen:
-            raise NnexamError(f"student id '{sid}' appears twice (students {seen[sid] + 1} and {i + 1})")
-        seen[sid] = i
+    check_ids([sid for sid, _ in students], [name or "" for _, name in students], lambda i: f"student {i + 1}")
 
 
 def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attempts: int = MAX_ATTEMPTS,

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import csvout
 from .errors import NnexamError
+from .files import id_key
 from .graph import StepGraph, build_graph
 from .manifest import Manifest
 from .mistakes import Mistake, applicable, rewrites
@@ -636,7 +637,8 @@ def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], tuple[tu
 
 
 def _student_indices(manifest: Manifest, ids: Sequence[str]) -> np.ndarray:
-    """The manifest index of each id, -1 when unknown: an exact match, else one equal but for case and spaces."""
+    """The manifest index of each id, -1 when unknown: an exact match, else one of the same files.id_key
+    (equal but for case, Unicode form and spaces at the ends)."""
     students = manifest.students
     exact = dict(zip(map(attrgetter("id"), students), range(len(students))))
     index = np.fromiter(map(exact.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
@@ -644,10 +646,10 @@ def _student_indices(manifest: Manifest, ids: Sequence[str]) -> np.ndarray:
     if unmatched:
         folded: dict[str, int] = {}
         for i, s in enumerate(students):
-            k = s.id.strip().casefold()
-            folded[k] = -1 if k in folded else i  # ids equal but for case: only an exact match decides
+            k = id_key(s.id)
+            folded[k] = -1 if k in folded else i  # ids of one key (an old manifest): only an exact match decides
         for e in unmatched:
-            index[e] = folded.get(ids[e].strip().casefold(), -1)
+            index[e] = folded.get(id_key(ids[e]), -1)
     return index
 
 

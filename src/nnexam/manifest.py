@@ -32,9 +32,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import NnexamError
-from .files import read_input
+from .files import check_ids, read_input
 from .graph import StepGraph, build_graph
-from .notation import STYLES, Label, labels
+from .notation import STYLES, Label, check_unique_labels, labels
+from .solve import evaluate, finite_variants
 from .spec import (NOTATIONS, Architecture, Network, check_outputs, network_from_values, parse_architecture, parse_names,
                    parse_spec)
 
@@ -296,6 +297,7 @@ def _shared_network(d: Mapping[str, Any], source: str) -> Shared:
     if notation not in NOTATIONS:
         raise NnexamError(f"{where}: key 'notation' must be one of {', '.join(NOTATIONS)}")
     names = parse_names(shared, where, arch)
+    check_unique_labels(arch, notation, dict(names), where)
     if _need(d, "given_names", source, list) != list(arch.given_names()):
         raise NnexamError(f"{source}: key 'given_names' should be {', '.join(arch.given_names())} for this network")
     return Shared(arch, notation, names)
@@ -325,13 +327,33 @@ def _targets_ok(arch: Architecture, targets: np.ndarray) -> bool:
     return ok
 
 
+def _check_finite(graph: StepGraph, students: tuple[StudentVariant, ...], table: np.ndarray | None, source: str) -> None:
+    """Every step of every student's network a finite number (an edited 1e308 overflows: inf would
+    then grade as correct); one line naming the first such student and its largest given."""
+    if table is None:
+        table = np.array([s.givens for s in students], dtype=float).reshape(len(students), -1)
+    names = graph.arch.given_names()
+    with np.errstate(all="ignore"):
+        ok = finite_variants(graph, evaluate(graph, {name: table[:, i] for i, name in enumerate(names)}))
+    if ok.all():
+        return
+    i = int(np.flatnonzero(~ok)[0])
+    j = int(np.argmax(np.abs(table[i])))
+    raise NnexamError(f"{source}: students[{i}].givens[{j}] ({names[j]}): {table[i, j]:g} makes the network's values overflow "
+                      "float64 (expected givens a sheet can print, small enough that every step stays finite)")
+
+
 def _students_v1(source: str, raw: list) -> tuple[tuple[StudentVariant, ...], None]:
     """Students of a format 1 manifest (a whole spec and the answers per student): each spec checked in full."""
     students = []
+    labelled: set = set()
     for i, s in enumerate(raw):
         where = f"{source}: students[{i}]"
         sid, name, variant, files = _student(s, where)
         net = parse_spec(_need(s, "network", where, dict), f"{where}.network")
+        if (net.notation, net.names) not in labelled:  # students share their names tables: each checked once
+            check_unique_labels(net.arch, net.notation, dict(net.names), f"{where}.network")
+            labelled.add((net.notation, net.names))
         if students and net.arch != students[0].network.arch:
             raise NnexamError(f"{where}: network architecture differs from the first student's")
         students.append(StudentVariant.of(sid, name, variant, net, files))
@@ -353,15 +375,12 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     if not raw:
         raise NnexamError(f"{source}: the manifest lists no students")
     students, table = _students_v2(d, source, raw) if version == FORMAT_VERSION else _students_v1(source, raw)
-    ids = [st.id for st in students]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i, sid in enumerate(ids) if sid in seen or seen.add(sid))
-        raise NnexamError(f"{source}: students[{dup}]: id {ids[dup]!r} appears twice")
+    check_ids([st.id for st in students], [st.name for st in students], lambda i: f"{source}: students[{i}]")
     graph = build_graph(students[0].network.arch)
     for q in questions:
         if q.name not in graph:
             raise NnexamError(f"{source}: question '{q.name}' is not a step of this network")
+    _check_finite(graph, students, table, source)
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
