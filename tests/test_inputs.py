@@ -5,11 +5,18 @@ folder; columns that name no question; files with no answers."""
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
+import threading
+import unicodedata
+from pathlib import Path
 
 import pytest
 
+from nnexam import files
 from nnexam.cli import cli
+from nnexam.errors import NnexamError
 
 
 # --- one error style --------------------------------------------------------------------------
@@ -166,3 +173,153 @@ def test_a_folder_holding_nnexams_own_files_is_refused(runner, exam, tmp_path):
     shutil.copy(folder / "answer_key.csv", subs)  # it would score everyone 100%
     r = runner.invoke(cli, ["grade", str(folder), str(subs), "--out", str(tmp_path / "g")])
     assert r.exit_code == 2 and "answer_key.csv: written by nnexam, not a submission" in r.stderr
+
+
+# --- size limits --------------------------------------------------------------------------------
+
+
+def _one_line(r, exit_code: int = 2) -> str:
+    assert r.exit_code == exit_code, r.output
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    return r.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_dev_zero_as_any_input_is_one_line(runner, exam, tmp_path):
+    folder, _ = exam
+    for args in (["solve", "/dev/zero"], ["generate", "/dev/zero", "--seed", "x", "--students", "2"],
+                 ["generate", "--seed", "x", "--roster", "/dev/zero"], ["grade", str(folder), "/dev/zero"],
+                 ["grade", "/dev/zero", str(folder / "answer_key.csv")], ["render", "/dev/zero"],
+                 ["check", "/dev/zero", str(folder / "answer_key.csv")]):
+        # today: read whole, MemoryError (the grade and render of a /dev/zero manifest were killed)
+        assert "/dev/zero: " in _one_line(runner.invoke(cli, args)), args
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(runner, tmp_path):
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as f:
+        f.truncate(files.INPUT_LIMITS["spec"] + 1)  # sparse: nothing is written, nothing read
+    err = _one_line(runner.invoke(cli, ["solve", str(big)]))
+    assert err == f"nnexam: error: {big}: the spec file is larger than 16 MiB, the most nnexam reads as a spec file\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_an_endless_pipe_is_read_up_to_the_limit(tmp_path):
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def writer():
+        try:
+            with open(fifo, "wb") as f:
+                while not stop.is_set():
+                    f.write(b"x" * 65536)
+        except BrokenPipeError:
+            pass
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    with pytest.raises(NnexamError, match="the submissions file is larger than 1 MiB"):
+        files.read_input(fifo, "submissions", limit=files.MiB)
+    stop.set()
+    t.join(5)
+    assert not t.is_alive()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[" * 100_000 + "]" * 100_000, "arrays or objects nested too deeply"),  # today: RecursionError traceback
+    ('{"format": "nnexam-manifest", "seed": ' + "9" * 5000 + "}", "a number of more than 4300 digits"),
+])
+def test_a_manifest_nested_too_deeply_or_with_a_huge_number_is_one_line(runner, tmp_path, text, expected):
+    (tmp_path / "manifest.json").write_text(text)
+    err = _one_line(runner.invoke(cli, ["render", str(tmp_path)]))
+    assert f"{tmp_path / 'manifest.json'}: manifest is not valid JSON ({expected}" in err
+
+
+def test_a_cell_over_the_limit_is_one_line(runner, exam, tmp_path):
+    folder, _ = exam
+    roster = tmp_path / "roster.csv"
+    roster.write_text("ID,Name\n1,Ann\n2," + "x" * 200_000 + "\n")
+    err = _one_line(runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf"]))  # today: _csv.Error
+    assert "131,072 characters" in err
+    subs = tmp_path / "subs.csv"
+    subs.write_text("student_id,out_h1\ns001,0.5\ns002,\"" + "x" * 200_000 + "\n")
+    err = _one_line(runner.invoke(cli, ["grade", str(folder), str(subs), "--out", str(tmp_path / "g")]))
+    assert err == (f"nnexam: error: {subs}: line 3: a cell longer than 131,072 characters, the most nnexam reads in "
+                   "one cell (a quote left open?)\n")
+
+
+# --- ids: one rule everywhere -----------------------------------------------------------------
+
+
+def _roster(tmp_path, rows) -> Path:
+    path = tmp_path / "roster.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("ID", "Name"), *rows])
+    return path
+
+
+@pytest.mark.parametrize("first, second", [
+    ("ABC", "abc"),  # today: generated; --lms-export then gave ABC the score of abc
+    (unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")),
+    ("ABC", "ＡＢＣ"),  # full-width
+    ("fix", "\ufb01x"),  # the ligature fi (NFKC)
+])
+def test_ids_that_differ_only_in_case_or_unicode_form_are_refused_at_generate(runner, tmp_path, first, second):
+    assert first != second
+    roster = _roster(tmp_path, [(first, "A"), ("other", "B"), (second, "C")])
+    err = _one_line(runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf",
+                                        "--out", str(tmp_path / "e")]))
+    assert f"student 3: student ids {first!r} (student 1) and {second!r} differ only in case or Unicode form" in err
+    assert not (tmp_path / "e").exists()
+
+
+def test_an_edited_manifest_with_such_ids_is_refused(runner, exam, tmp_path):
+    folder, _ = exam
+    shutil.copytree(folder, tmp_path / "e")
+    doc = json.loads((tmp_path / "e" / "manifest.json").read_text(encoding="utf-8"))
+    doc["students"][2]["id"] = doc["students"][0]["id"].upper()
+    (tmp_path / "e" / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    err = _one_line(runner.invoke(cli, ["grade", str(tmp_path / "e"), str(folder / "answer_key.csv")]))
+    assert "students[2]: student ids 's001' (" in err and "and 'S001' differ only in case" in err
+
+
+def test_grading_matches_an_id_written_in_another_unicode_form(runner, tmp_path):
+    nfc, nfd = unicodedata.normalize("NFC", "José"), unicodedata.normalize("NFD", "José")
+    roster = _roster(tmp_path, [(nfc, "J"), ("ann", "A")])
+    r = runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "e")])
+    assert r.exit_code == 0, r.output
+    key = (tmp_path / "e" / "answer_key.csv").read_text(encoding="utf-8-sig").replace(nfc, nfd)
+    (tmp_path / "subs.csv").write_text(key, encoding="utf-8")
+    r = runner.invoke(cli, ["grade", str(tmp_path / "e"), str(tmp_path / "subs.csv"), "--no-report"])
+    assert r.exit_code == 0, r.output  # today: "unknown student", exit 1
+    assert "graded 2 of 2 rows" in r.stdout and "mean 100.0%" in r.stdout
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    (0, "s" * 201, "student id of 201 characters (at most 200)"),
+    (1, "N" * 201, "name of 201 characters (at most 200)"),
+])
+def test_ids_and_names_have_a_length_limit(runner, tmp_path, column, value, expected):
+    row = ["s1", "Ann"]
+    row[column] = value
+    roster = _roster(tmp_path, [("s0", "Bo"), row])
+    err = _one_line(runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf",
+                                        "--out", str(tmp_path / "e")]))
+    assert f"student 2: {expected}" in err
+    row[column] = value[:200]
+    roster = _roster(tmp_path, [("s0", "Bo"), row])
+    r = runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+
+
+def test_an_edited_manifest_whose_givens_overflow_is_refused_naming_the_value(runner, exam, tmp_path):
+    folder, _ = exam
+    shutil.copytree(folder, tmp_path / "e")
+    doc = json.loads((tmp_path / "e" / "manifest.json").read_text(encoding="utf-8"))
+    w = doc["given_names"].index("t_1")
+    doc["students"][1]["givens"][w] = 1e308  # finite, but the loss (t - o)^2 / 2 is not
+    (tmp_path / "e" / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    err = _one_line(runner.invoke(cli, ["grade", str(tmp_path / "e"), str(folder / "answer_key.csv")]))
+    # today: graded, "expected inf ... correct"
+    assert f"students[1].givens[{w}] (t_1): 1e+308 makes the network's values overflow float64" in err

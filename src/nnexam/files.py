@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from .errors import NnexamError
+from .ids import ID_MAX, NAME_MAX, check_ids, id_key  # noqa: F401  (files.id_key: the one id rule, for every writer)
 
 
 _UMASK = os.umask(0o022)
@@ -78,40 +79,6 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         except OSError:
             pass
         raise NnexamError(f"{path}: cannot write ({e.strerror})", 1) from None
-
-
-# --- student ids: one rule everywhere ---------------------------------------------------------
-
-ID_MAX = 200  # characters in a student id (LMS ids are under 100)
-NAME_MAX = 200  # characters in a student's name
-
-
-def id_key(student_id: str) -> str:
-    """The form two ids are compared in everywhere (grading, LMS files, feedback names): Unicode
-    NFKC with case folded (NFKC_Casefold), spaces at the ends dropped. ABC, abc, the full-width
-    ＡＢＣ and an NFD-written accent are one id; a class may not hold two ids of one key."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", student_id).casefold()).strip()
-
-
-def check_ids(ids: list[str], names: list[str], where) -> None:
-    """Refuse (one NnexamError line) blank or over-long ids, over-long names, and ids that differ only in
-    case or Unicode form; `where(i)` names student i (its roster row or manifest entry)."""
-    seen: dict[str, int] = {}
-    for i, (sid, name) in enumerate(zip(ids, names)):
-        if not sid.strip():
-            raise NnexamError(f"{where(i)}: blank student id")
-        if len(sid) > ID_MAX:
-            raise NnexamError(f"{where(i)}: student id of {len(sid):,} characters (at most {ID_MAX}): {sid[:40]!r}...")
-        if len(name) > NAME_MAX:
-            raise NnexamError(f"{where(i)}: name of {len(name):,} characters (at most {NAME_MAX}): {name[:40]!r}...")
-        key = sid.strip().lower() if sid.isascii() else id_key(sid)  # the same for ASCII, 10 times faster
-        if key in seen:
-            j = seen[key]
-            if ids[j] == sid:
-                raise NnexamError(f"{where(i)}: student id {sid!r} appears twice (also {where(j)})")
-            raise NnexamError(f"{where(i)}: student ids {ids[j]!r} ({where(j)}) and {sid!r} differ only in case or Unicode "
-                              "form; ids must differ in more than that (LMSs and file systems would mix them up)")
-        seen[key] = i
 
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}

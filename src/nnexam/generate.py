@@ -16,7 +16,8 @@ import numpy as np
 from . import __version__, csvout
 from .bank import Bank, Draw
 from .errors import NnexamError
-from .files import check_ids, unique_stems
+from .files import unique_stems
+from .ids import check_ids
 from .graph import StepGraph, build_graph
 from .manifest import Manifest, Question, Shared, StudentVariant
 from .mistakes import BY_NAME, applicable

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import csvout
 from .errors import NnexamError
-from .files import id_key
+from .ids import id_key
 from .graph import StepGraph, build_graph
 from .manifest import Manifest
 from .mistakes import Mistake, applicable, rewrites

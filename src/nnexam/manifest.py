@@ -32,7 +32,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import NnexamError
-from .files import check_ids, read_input
+from .files import read_input
+from .ids import check_ids
 from .graph import StepGraph, build_graph
 from .notation import STYLES, Label, check_unique_labels, labels
 from .solve import evaluate, finite_variants
