@@ -323,3 +323,19 @@ def test_an_edited_manifest_whose_givens_overflow_is_refused_naming_the_value(ru
     err = _one_line(runner.invoke(cli, ["grade", str(tmp_path / "e"), str(folder / "answer_key.csv")]))
     # today: graded, "expected inf ... correct"
     assert f"students[1].givens[{w}] (t_1): 1e+308 makes the network's values overflow float64" in err
+
+
+@pytest.mark.parametrize("ids, clash", [
+    (["x", "X", "p\nq"], True),  # a line break inside an id must not hide a clash from the quick check
+    (["a b", "A B"], True),
+    (["s001", "s002", "S003"], False),
+    (["20261234", "jdoe@uni.edu", "Zoë"], False),
+])
+def test_the_id_check_finds_every_clash(ids, clash):
+    from nnexam.ids import check_ids
+
+    if clash:
+        with pytest.raises(NnexamError, match="differ only in case or Unicode form"):
+            check_ids(ids, [""] * len(ids), str)
+    else:
+        check_ids(ids, [""] * len(ids), str)
