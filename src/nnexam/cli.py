@@ -412,7 +412,8 @@ def grade_cmd(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, f
     repeated are read too.
 
     Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
-    stderr, one line per kind), 2 when the input cannot be read.
+    stderr, one line per kind) or nothing was graded (a column that names no question, a file with
+    no answers), 2 when the input cannot be read.
     """
     # A class of 100,000 is millions of small objects that live until the end: the cyclic
     # collector would rescan them all again and again (a third of the run) and find nothing.
