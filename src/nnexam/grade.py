@@ -30,8 +30,8 @@ import numpy as np
 
 from . import csvout
 from .errors import NnexamError
-from .ids import id_key
 from .graph import StepGraph, build_graph
+from .ids import id_key
 from .manifest import Manifest
 from .mistakes import Mistake, applicable, rewrites
 from .notation import labels as make_labels
@@ -122,7 +122,7 @@ def parse_submissions(table: Table, manifest: Manifest) -> Submissions:
     parts = [_parse_part(part, manifest, lookup) for part in _split_at_headers(table, lookup)]
     subs = parts[0] if len(parts) == 1 else merge_submissions(parts, table.source)
     if not (~np.isnan(subs.values)).any() and not subs.unreadable.any():
-        what = "only a header row" if not table.rows else "every answer cell is blank (the unfilled submission_template.csv?)"
+        what = "only a header row" if not subs.ids else "every answer cell is blank (the unfilled submission_template.csv?)"
         raise NnexamError(f"no answers in {table.source}: {what}", 1)
     return subs
 
@@ -152,14 +152,11 @@ def _split_at_headers(table: Table, lookup: Mapping[str, int]) -> list[Table]:
     cuts = [r for r in candidates if (found := set(map(header_key, table.rows[r]))) & named and found & other]
     if not cuts:
         return [table]
-    parts, header, start = [], table.header, 0
-    for cut in [*cuts, len(table.rows)]:
-        if cut > start or not parts and cut == len(table.rows):
-            parts.append(replace(table, header=header, rows=table.rows[start:cut], lines=table.lines[start:cut]))
-        if cut < len(table.rows):
-            header = _trimmed(table.rows[cut])
-            start = cut + 1
-    return parts or [replace(table, header=header, rows=(), lines=())]
+    bounds = [-1, *cuts, len(table.rows)]  # each part's header row (-1: the file's own) and where it ends
+    parts = [replace(table, header=table.header if head < 0 else _trimmed(table.rows[head]),
+                     rows=table.rows[head + 1:end], lines=table.lines[head + 1:end])
+             for head, end in zip(bounds, bounds[1:]) if end > head + 1]
+    return parts or [replace(table, rows=(), lines=())]  # headers only: no answers
 
 
 _ID_SPELLINGS = frozenset(v for c in ("student_id", "student id", "studentid", "id", "sid", "sis user id", "id number",
