@@ -35,7 +35,9 @@ from .spec import load_spec
 from .table import in_file, read_table
 
 if TYPE_CHECKING:
+    from .grade import Submissions
     from .manifest import Manifest
+    from .spec import Network
 
 # The PDF modules (reportlab) load only in the commands that draw, so that `nnexam solve` and
 # `nnexam check` start quickly.
@@ -80,11 +82,11 @@ def cli():
     """Per-student forward/backward-pass exercises: generate, solve, render and grade."""
 
 
-def _load_spec(path: Path):
+def _load_spec(path: Path) -> "Network":
     """A spec file checked in full: its keys (spec), its printed names (notation) and its values,
     solved once: values that overflow float64 are refused naming the file (an inf would accept anything)."""
     network = load_spec(path)
-    check_unique_labels(network.arch, network.notation, {p: c for p, c in network.names}, str(path))
+    check_unique_labels(network.arch, network.notation, dict(network.names), str(path))
     solve(network, str(path))
     return network
 
@@ -515,15 +517,15 @@ def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
-def _read_submissions(paths: tuple[Path, ...], manifest: "Manifest"):
+def _read_submissions(paths: tuple[Path, ...], manifest: "Manifest") -> "Submissions":
     """Every submission file read as one class; with several files each row's line names its file."""
     files = _submission_files(paths)
     tables = [read_table(read_input(f, "submissions"), str(f)) for f in files]
     if len(tables) == 1:
         return parse_submissions(tables[0], manifest)
     parts = [parse_submissions(in_file(t), manifest) for t in tables]
-    source = str(paths[0]) if len(paths) == 1 else f"{len(files)} files"
-    return merge_submissions(parts, source if len(paths) != 1 else f"{source} ({len(files)} files)")
+    source = f"{paths[0]} ({len(files)} files)" if len(paths) == 1 else f"{len(files)} files"  # a folder, or the files
+    return merge_submissions(parts, source)
 
 
 @cli.command("check")

@@ -389,6 +389,7 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
 
 
 def load_spec(path: str | Path) -> Network:
-    """Read and check a spec file's structure and values (as parse_spec); the printed labels and
-    the solved values are checked by the layers that know them (`checked_network` in solve)."""
+    """Read and check a spec file's keys and values (as parse_spec). The layers above check the rest:
+    notation.check_unique_labels the printed names, solve.solve that no value overflows (the
+    CLI's solve and check commands do both)."""
     return parse_spec(read_mapping(path), str(path))
