@@ -25,7 +25,7 @@ def _read_exam(folder: Path) -> dict:
     answers (by canonical name) read from answer_key.csv."""
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     name_of = {q["label"]: q["name"] for q in manifest["questions"]}
-    with open(folder / "answer_key.csv", newline="", encoding="utf-8") as f:
+    with open(folder / "answer_key.csv", newline="", encoding="utf-8-sig") as f:  # it starts with a BOM, for Excel
         key = {row["student_id"]: row for row in csv.DictReader(f)}
     for s in manifest["students"]:
         s["answers"] = {name_of[label]: float(v) for label, v in key[s["id"]].items() if label in name_of}

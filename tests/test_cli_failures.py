@@ -26,7 +26,7 @@ def grade(exam_dir, text, tmp_path, *extra):
     sub.write_text(text, encoding="utf-8")
     out = tmp_path / "g"
     r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(sub), "--out", str(out), "--no-report", *extra])
-    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text()))) if (out / "grades.csv").exists() else []
+    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig")))) if (out / "grades.csv").exists() else []
     return r, rows, out
 
 

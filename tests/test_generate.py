@@ -22,7 +22,7 @@ from nnexam.errors import NnexamError
 from nnexam.generate import answer_key, class_ids, generate, submission_template
 from nnexam.manifest import load_manifest, manifest_from_dict
 from nnexam.rng import draw_index, splitmix64, student_key, variant_code
-from nnexam.roster import parse_roster, read_roster
+from nnexam.lms import parse_roster, read_roster
 from nnexam.solve import evaluate, rounding_bands
 from nnexam.tolerance import accept_width
 
@@ -157,7 +157,7 @@ MISTAKE_FLAGS = ("error_sign", "no_activation_derivative", "updated_weights_back
 
 def key_rows(manifest) -> dict[str, dict[str, float]]:
     """answer_key.csv read back: student id -> canonical name -> value."""
-    rows = list(csv.DictReader(io.StringIO(answer_key(manifest))))
+    rows = list(csv.DictReader(io.StringIO(answer_key(manifest).removeprefix("\ufeff"))))
     name_of = {q.label: q.name for q in manifest.questions}
     assert [r["variant"] for r in rows] == [s.variant for s in manifest.students]
     return {r["student_id"]: {name_of[k]: float(v) for k, v in r.items() if k in name_of} for r in rows}
@@ -352,10 +352,10 @@ def test_manifest_fields_and_template():
     net = m.students[1].network
     assert s["givens"] == [*net.inputs, *net.targets, net.learning_rate, *net.weights[0][0], *net.weights[0][1],
                            *net.weights[1][0], *net.weights[1][1], *net.biases]
-    key = answer_key(m).splitlines()
+    key = answer_key(m).removeprefix("\ufeff").splitlines()
     assert key[0] == "student_id,variant," + ",".join(q["label"] for q in d["questions"])
     assert key[2].startswith(f"S/1,{s['variant']},0.") and len(key[2].split(",")) == 2 + len(d["questions"])
-    lines = submission_template(m).splitlines()
+    lines = submission_template(m).removeprefix("\ufeff").splitlines()
     assert lines[0] == "student_id,variant," + ",".join(q["label"] for q in d["questions"])
     assert lines[2].startswith(f"S/1,{s['variant']},,") and len(lines) == 3
 

@@ -43,7 +43,7 @@ def test_clean_class_exit_0_and_every_output(exam, tmp_path):
     r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(sub), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["canvas.csv", "feedback", "grades.csv", "moodle.csv", "report.pdf"]
-    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig"))))
     n_q = len(manifest["questions"])
     assert [r["status"] for r in rows] == ["graded"] * 6
     assert all(r["score"] == str(n_q) and r["percent"] == "100" for r in rows)
@@ -76,7 +76,7 @@ def test_rows_needing_attention_exit_1_with_one_line_per_kind(exam, tmp_path):
     err = [line for line in r.stderr.splitlines() if "attention" in line]
     assert len(err) == 4
     assert any("unknown student" in e for e in err) and any("line(s) 3" in e for e in err)
-    raw = (out / "grades.csv").read_text()
+    raw = (out / "grades.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(raw)))
     statuses = [row[3] for row in rows[1:]]
     assert statuses == ["unreadable cells", "variant mismatch", "duplicate", "graded", "graded", "graded",

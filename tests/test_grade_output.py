@@ -67,10 +67,14 @@ def _class(policy: Policy):
 # --- the plain construction ---------------------------------------------------------------------
 
 
-def _csv(rows) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
+def _csv(rows, bom: str = "") -> str:
+    """CSV lines as a spreadsheet needs them: a cell holding a comma, semicolon, tab, quote, line
+    break or NUL quoted (csv.writer would leave ';' and tab unquoted); CRLF."""
+    def cell(value) -> str:
+        s = str(value)
+        return '"' + s.replace('"', '""') + '"' if any(c in s for c in ',;\t"\r\n\x00') else s
+
+    return bom + "".join(",".join(map(cell, row)) + "\r\n" for row in rows)
 
 
 def _plain_grades_csv(g) -> str:
@@ -90,7 +94,7 @@ def _plain_grades_csv(g) -> str:
         st = m.students[s]
         rows.append([neutralize(st.id), neutralize(st.name), neutralize(st.variant), NO_SUBMISSION, "",
                      number(g.max_score), ""] + [""] * len(m.questions) + ["", ""])
-    return _csv(rows)
+    return _csv(rows, bom="\ufeff")  # a file people open in Excel
 
 
 def _at(value: float, decimals: int) -> str:
@@ -191,7 +195,8 @@ def test_lms_files_are_the_plain_construction(graded):
 
 def test_a_class_with_nothing_graded_has_no_feedback_and_only_headers():
     m = make_manifest(students=2)
-    g = grade(m, parse_submissions(read_table(wide_csv(m, [{}], ids=["nobody"], variants=["V01"]), "answers.csv"), m), Policy())
+    answers = [{m.questions[0].name: "0.5"}]  # a file with no answer at all is refused (test_inputs)
+    g = grade(m, parse_submissions(read_table(wide_csv(m, answers, ids=["nobody"], variants=["V01"]), "answers.csv"), m), Policy())
     assert list(feedback_texts(g)) == []
     assert grades_csv(g) == _plain_grades_csv(g)
     assert canvas.grade_file(g, "E", GradeOptions()).data.count(b"\r\n") == 2

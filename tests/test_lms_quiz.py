@@ -356,8 +356,8 @@ def _same_grading(tmp_path, exam_dir, m, rows, report, name):
     b = _grade(exam_dir, tmp_path / name, tmp_path / "b")
     assert a.exit_code == b.exit_code == 1, (a.output, b.output)  # the garbage cell needs attention in both
     assert "read as" in b.output and "read as" not in a.output
-    ga = (tmp_path / "a" / "grades.csv").read_text(encoding="utf-8")
-    gb = (tmp_path / "b" / "grades.csv").read_text(encoding="utf-8")
+    ga = (tmp_path / "a" / "grades.csv").read_text(encoding="utf-8-sig")
+    gb = (tmp_path / "b" / "grades.csv").read_text(encoding="utf-8-sig")
     assert ga == gb
     fa = sorted(p.name for p in (tmp_path / "a" / "feedback").iterdir())
     assert fa == sorted(p.name for p in (tmp_path / "b" / "feedback").iterdir()) and len(fa) == len(rows)
@@ -404,7 +404,7 @@ def test_google_forms_round_trip_same_as_template(tmp_path, exam):
     (tmp_path / "form.csv").write_text(_csv(lines), encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "form.csv", tmp_path / "f")
     assert r.exit_code == 1 and "read as Google Forms responses" in r.output
-    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "f" / "grades.csv").read_text()))}
+    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "f" / "grades.csv").read_text(encoding="utf-8-sig")))}
     assert set(graded) == {r[0] for r in rows} and float(graded["1001"]["score"]) == sum(q.points for q in m.questions)
 
 
@@ -422,7 +422,7 @@ def test_bad_rows_named_one_line_each_and_others_graded(tmp_path, exam):
     (tmp_path / "bad.csv").write_text(_csv([head] + good + [other, unknown, cut, empty], bom=True), encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "bad.csv", tmp_path / "g")
     assert r.exit_code == 1
-    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text()))}
+    graded = {g["student_id"]: g for g in csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text(encoding="utf-8-sig")))}
     assert graded["1001"]["status"] == graded["1002"]["status"] == "graded"
     assert graded["2001"]["status"] == graded["2002"]["status"] == graded["2004"]["status"] == "unknown student"
     assert "not one of this exam" in graded["2001"]["notes"] or "no variant code" in graded["2001"]["notes"]
@@ -446,7 +446,7 @@ def test_attempts_first_last_best(tmp_path, exam):
         r = _grade(exam_dir, tmp_path / "two.csv", tmp_path / mode, "--attempt", mode)
         assert r.exit_code == 0, r.output
         assert "1 other attempts left out" in r.output
-        graded = list(csv.DictReader(io.StringIO((tmp_path / mode / "grades.csv").read_text())))
+        graded = list(csv.DictReader(io.StringIO((tmp_path / mode / "grades.csv").read_text(encoding="utf-8-sig"))))
         assert len(graded) == 1
         scores[mode] = float(graded[0]["score"])
     assert scores["first"] == scores["best"] == total and scores["last"] < total
@@ -489,7 +489,7 @@ def test_microsoft_forms_layout(tmp_path, exam):
     (tmp_path / "ms.csv").write_text(_csv(lines), encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "ms.csv", tmp_path / "g")
     assert r.exit_code == 0 and "read as Microsoft Forms responses" in r.output
-    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text(encoding="utf-8-sig"))))
     # the form's ID is its response number, never the student: the email names the respondent
     assert [g["student_id"] for g in graded] == ["ada@uni.example", "alan@uni.example"]
     assert [g["name"] for g in graded] == ["Ada Lovelace", "Alan Turing"]
@@ -502,7 +502,7 @@ def test_an_empty_later_attempt_does_not_hide_an_answered_one(tmp_path, exam):
     (tmp_path / "r.csv").write_text(_moodle_report(m, [answered, empty]), encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "r.csv", tmp_path / "g")
     assert r.exit_code == 0, r.output
-    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text(encoding="utf-8-sig"))))
     assert len(graded) == 1 and float(graded[0]["score"]) == sum(q.points for q in m.questions)
 
 
@@ -515,5 +515,5 @@ def test_a_report_of_another_exam_entirely(tmp_path, exam):
     (tmp_path / "r.csv").write_text(_moodle_report(om, rows), encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "r.csv", tmp_path / "g")
     assert r.exit_code == 1 and "2 row(s) with unknown student: line(s) 2, 3" in r.output
-    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text())))
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "g" / "grades.csv").read_text(encoding="utf-8-sig"))))
     assert [g["status"] for g in graded] == ["unknown student"] * 2  # and no pool variant listed as missing

@@ -444,7 +444,7 @@ def test_a_student_who_writes_the_keys_worked_results_scores_full_marks(classes,
     bank, manifest, values = classes[name]
     d = max(q.decimals for q in manifest.questions)
     chain = worked_values(manifest.graph, values, d)
-    header = next(csv.reader(io.StringIO(submission_template(manifest))))
+    header = next(csv.reader(io.StringIO(submission_template(manifest).lstrip("\ufeff"))))
     name_of = {q.label: q.name for q in manifest.questions}
     rows = [header] + [[s.id if h == "student_id" else f"{float(chain[name_of[h]][i]):.{d}f}" if h in name_of else ""
                         for h in header] for i, s in enumerate(manifest.students)]

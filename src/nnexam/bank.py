@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.resources
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import nnexam
 
 from .errors import NnexamError
 from .graph import TASKS, StepGraph, build_graph
 from .manifest import TOLERANCE_KINDS
+from .notation import check_unique_labels
 from .spec import Architecture, _show, check_outputs, counted, parse_architecture, parse_names, read_mapping, NOTATIONS
 
 DEFAULT_BANK = "classic"
@@ -81,8 +82,8 @@ class Bank:
 
 
 def bundled_dir() -> Path:
-    """Where the bundled banks live (a symlink to problem_banks/ in a checkout; package data when installed)."""
-    return Path(nnexam.__file__).parent / "banks"
+    """Where the bundled banks live: the package nnexam.banks (problem_banks/ in a checkout, package data when installed)."""
+    return Path(str(importlib.resources.files("nnexam.banks")))
 
 
 def bundled_banks() -> list[tuple[str, Path]]:
@@ -357,6 +358,7 @@ def parse_bank(data: Mapping[str, Any], source: str, name: str) -> Bank:
     if notation not in NOTATIONS:
         raise k.fail("notation", "one of " + ", ".join(NOTATIONS), notation)
     names = parse_names(data, source, arch)
+    check_unique_labels(arch, notation, dict(names), source)
     decimals = k.integer("decimals", data.get("decimals", 4), 0, 10)
     tolerance = _tolerance(k, "tolerance", data["tolerance"]) if "tolerance" in data else ("decimals", 0.0)
     allow_zero = data.get("allow_inactive_zero", False)

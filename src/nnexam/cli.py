@@ -25,31 +25,55 @@ from .bank import DEFAULT_BANK, bundled_banks, bundled_examples, find_spec, load
 from .errors import NnexamError
 from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
 from .generate import answer_key, class_ids, generate, pool_ids, submission_template
-from .grade import Policy, check_key, grade, parse_submissions
+from .grade import Policy, check_key, grade, merge_submissions, parse_submissions
 from . import lms
 from .lms.reports import attempt_scores, choose_attempts, read_report
 from .gradebook import attention_lines, exam_title, feedback_rows, feedback_stems, feedback_texts, grades_csv, number
 from .manifest import load_manifest
-from .notation import labels as make_labels
+from .notation import check_unique_labels, labels as make_labels
 from .present import answer_table, fmt as _fmt, worked_latex, worked_text
 from .roster import read_table as read_roster_table
 from .solve import solve
 from .spec import load_spec
-from .table import read_table
+from .table import in_file, read_table
 
 if TYPE_CHECKING:
+    from .grade import Submissions
     from .manifest import Manifest
+    from .spec import Network
 
 # The PDF modules (reportlab) load only in the commands that draw, so that `nnexam solve` and
 # `nnexam check` start quickly.
 
 
+class _UsageLine(click.ClickException):
+    """A usage error shown as every other error is: one stderr line (with where to find help), exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError, where: str = "nnexam"):
+        where = error.ctx.command_path if error.ctx is not None else where
+        message = " ".join(line.strip() for line in error.format_message().splitlines() if line.strip())
+        super().__init__(f"{message} (see '{where} --help')")
+
+    def show(self, file=None) -> None:
+        click.echo(f"nnexam: error: {self.message}", err=True)
+
+
 class NnexamGroup(click.Group):
-    """Turns NnexamError into one stderr line and its exit code, never a traceback."""
+    """Turns NnexamError and click's usage errors into one stderr line and an exit code, never a traceback."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:  # nnexam's own options (--frob), before any command
+            raise _UsageLine(e) from None
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a command's arguments and options, and UsageErrors the commands raise
+            raise _UsageLine(e, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()) from None
         except NnexamError as e:
             click.echo(f"nnexam: error: {e.message}", err=True)
             ctx.exit(e.exit_code)
@@ -59,6 +83,15 @@ class NnexamGroup(click.Group):
 @click.version_option(__version__, prog_name="nnexam")
 def cli():
     """Per-student forward/backward-pass exercises: generate, solve, render and grade."""
+
+
+def _load_spec(path: Path) -> "Network":
+    """A spec file checked in full: its keys (spec), its printed names (notation) and its values,
+    solved once: values that overflow float64 are refused naming the file (an inf would accept anything)."""
+    network = load_spec(path)
+    check_unique_labels(network.arch, network.notation, dict(network.names), str(path))
+    solve(network, str(path))
+    return network
 
 
 @cli.command("solve")
@@ -73,7 +106,7 @@ def solve_cmd(spec: str, steps: bool, fmt: str, decimals: int):
     bundled example given by name (`nnexam banks` lists them)."""
     if steps and fmt == "json":
         raise click.UsageError("--steps prints the worked solution as text; --format json has no steps (use --format latex)")
-    network = load_spec(find_spec(spec))
+    network = _load_spec(find_spec(spec))
     key = solve(network)
     names = make_labels(key.graph, network.notation, dict(network.names))
     if fmt == "json":
@@ -202,13 +235,13 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
     if id_column is not None and roster is None:
         raise click.UsageError("--id-column needs --roster")
     problem = load_bank(bank)
+    said: list[str] = []
     if roster is not None:
         found = lms.detect_roster(read_roster_table(read_input(roster, "roster"), str(roster)), id_column)
-        for w in found.warnings:
-            click.echo(f"nnexam: warning: {w}", err=True)
-        click.echo(f"nnexam: note: {roster}: read as {found.layout}, ids from column '{found.id_column}'", err=True)
-        for note in found.notes:
-            click.echo(f"nnexam: note: {note}", err=True)
+        # Said once the roster's students are accepted (generate checks their ids): an error stays one line.
+        said = ([f"nnexam: warning: {w}" for w in found.warnings]
+                + [f"nnexam: note: {roster}: read as {found.layout}, ids from column '{found.id_column}'"]
+                + [f"nnexam: note: {note}" for note in found.notes])
         students = list(found.students)
     elif pool is not None:
         students = pool_ids(pool)
@@ -226,6 +259,8 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
             manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
     else:
         manifest = generate(problem, seed, students, title=title, kind=kind)
+    for line in said:
+        click.echo(line, err=True)
     # What `nnexam render` reuses unless told otherwise.
     manifest = dataclasses.replace(manifest, render={"paper": paper, "sides": "simplex" if simplex else "duplex"})
     if not no_pdf:
@@ -518,7 +553,7 @@ class _FeedbackFolder:
 
 @cli.command("grade")
 @click.argument("exam_dir", metavar="DIR", type=click.Path(path_type=Path))
-@click.argument("submissions", metavar="SUBMISSIONS.csv", type=click.Path(path_type=Path))
+@click.argument("submissions", metavar="SUBMISSIONS...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for grades.csv, feedback/, LMS files and report.pdf  [default: DIR/grades]")
 @click.option("--follow-through", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
@@ -535,15 +570,18 @@ class _FeedbackFolder:
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes writing feedback files (default: all cores).")
 @click.option("--attempt", type=click.Choice(["first", "last", "best"]), default="last", show_default=True,
               help="Which attempt of a respondent with several (in an LMS quiz report) is graded.")
-def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+def grade_cmd(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, follow_through: float, lms_export: Path | None,
               lms_column: str | None, title: str | None, percent: bool, missing: str, no_report: bool, force: bool,
               jobs: int | None, attempt: str):
-    """Grade SUBMISSIONS.csv (wide: one row per student as in submission_template.csv; or long:
-    student_id,question,answer; or an LMS quiz report, unedited: Moodle's Responses report, Canvas's
-    Student Analysis, a Google Forms or Microsoft Forms export) against DIR/manifest.json.
+    """Grade SUBMISSIONS against DIR/manifest.json: one or more CSV files, or folders of them (each
+    *.csv in it, as per-student files), read as one class. Wide: one row per student as in
+    submission_template.csv; long: student_id,question,answer; or an LMS quiz report, unedited:
+    Moodle's Responses report, Canvas's Student Analysis, a Google Forms or Microsoft Forms export.
+    Files joined with their headers repeated are read too.
 
     Exit status: 0 when every row was graded cleanly, 1 when any row needs attention (listed on
-    stderr, one line per kind), 2 when the input cannot be read.
+    stderr, one line per kind) or nothing was graded (a column that names no question, a file with
+    no answers), 2 when the input cannot be read.
     """
     # A class of 100,000 is millions of small objects that live until the end: the cyclic
     # collector would rescan them all again and again (a third of the run) and find nothing.
@@ -555,7 +593,7 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
         gc.enable()
 
 
-def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
+def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, follow_through: float, lms_export: Path | None,
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None,
            options: lms.GradeOptions = lms.GradeOptions(), attempt: str = "last") -> None:
     manifest = load_manifest(exam_dir)
@@ -564,15 +602,7 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
         raise NnexamError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
-    table = read_table(read_input(submissions, "submissions"), str(submissions))
-    table, layout = read_report(table, manifest)
-    if layout:
-        rows = len(table.rows)
-        scores = attempt_scores(table, manifest, Policy(follow_through)) if attempt == "best" else None
-        table, dropped = choose_attempts(table, attempt, scores)
-        kept = f"; graded the {attempt} attempt of each respondent ({dropped} other attempts left out)" if dropped else ""
-        click.echo(f"read as {layout}: {rows} attempt{'s' if rows != 1 else ''}{kept}")
-    subs = parse_submissions(table, manifest)
+    subs = _read_submissions(submissions, manifest, attempt, Policy(follow_through))
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
     column = title or exam_title(grades)
@@ -672,18 +702,73 @@ def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, d
                    f"see docs/lms-quizzes.md for the import steps")
 
 
+# Files nnexam writes that hold answers or points per question: in a folder of submissions they
+# would be graded as students' answers (answer_key.csv scores everyone 100%).
+_NOT_SUBMISSIONS = ("answer_key.csv", "grades.csv", "canvas.csv", "moodle.csv")
+
+
+def _submission_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The files to read: each path given, and each *.csv of a folder given (by name, hidden ones skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        if (path / "manifest.json").is_file():
+            raise NnexamError(f"{path}: is an exam folder (it holds manifest.json), not a folder of submissions")
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and not p.name.startswith(".") and p.is_file())
+        ours = [p for p in found if p.name.lower() in _NOT_SUBMISSIONS]
+        if ours:
+            raise NnexamError(f"{ours[0]}: written by nnexam, not a submission; move it out of {path}", 2)
+        if not found:
+            raise NnexamError(f"{path}: no .csv files in this folder (expected submissions)")
+        files += found
+    seen: dict[Path, Path] = {}
+    for f in files:
+        key = f.resolve()
+        if key in seen:
+            raise NnexamError(f"{f}: given twice (as {seen[key]} too); each submission file once")
+        seen[key] = f
+    return files
+
+
+def _read_submissions(paths: tuple[Path, ...], manifest: "Manifest", attempt: str = "last",
+                      policy: Policy = Policy()) -> "Submissions":
+    """Every submission file read as one class; with several files each row's line names its file.
+
+    A file in an LMS's quiz report layout is read as that report (one line says which), with one
+    attempt per respondent kept (`attempt`: first, last or best).
+    """
+    files = _submission_files(paths)
+    tables = []
+    for f in files:
+        table, layout = read_report(read_table(read_input(f, "submissions"), str(f)), manifest)
+        if layout:
+            rows = len(table.rows)
+            scores = attempt_scores(table, manifest, policy) if attempt == "best" else None
+            table, dropped = choose_attempts(table, attempt, scores)
+            kept = f"; graded the {attempt} attempt of each respondent ({dropped} other attempts left out)" if dropped else ""
+            click.echo(f"{f}: read as {layout}: {rows} attempt{'s' if rows != 1 else ''}{kept}")
+        tables.append(table)
+    if len(tables) == 1:
+        return parse_submissions(tables[0], manifest)
+    parts = [parse_submissions(in_file(t), manifest) for t in tables]
+    source = f"{paths[0]} ({len(files)} files)" if len(paths) == 1 else f"{len(files)} files"  # a folder, or the files
+    return merge_submissions(parts, source)
+
+
 @cli.command("check")
-@click.argument("spec", type=click.Path(path_type=Path))
+@click.argument("spec", metavar="SPEC")
 @click.argument("answers", metavar="ANSWERS.csv", type=click.Path(path_type=Path))
 @click.option("--all", "show_all", is_flag=True, help="List the right values too.")
-def check_cmd(spec: Path, answers: Path, show_all: bool):
+def check_cmd(spec: str, answers: Path, show_all: bool):
     """Check a hand-worked key: ANSWERS.csv holds one row of values under a header of labels (as
     `nnexam solve` prints them) or canonical names, any subset; or rows of name,value.
 
     Values that differ from the exact ones only by rounding or truncation at the decimals they are
     written with pass. Exit status: 0 all right, 1 any wrong, 2 unreadable input.
     """
-    network = load_spec(spec)
+    network = _load_spec(find_spec(spec))
     table = read_table(read_input(answers, "answers"), str(answers))
     for w in table.warnings:
         click.echo(f"nnexam: warning: {w}", err=True)

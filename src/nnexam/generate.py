@@ -8,17 +8,16 @@ attempt) alone, so adding or removing a student changes nobody else's variant.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import __version__
+from . import __version__, csvout
 from .bank import Bank, Draw
 from .errors import NnexamError
 from .files import unique_stems
+from .ids import check_ids
 from .graph import StepGraph, build_graph
 from .manifest import Manifest, Question, Shared, StudentVariant
 from .mistakes import BY_NAME, applicable
@@ -245,15 +244,10 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
 
 
 def _check_students(students: Sequence[tuple[str, str]]) -> None:
+    """Ids and names as files.check_ids wants them: not blank, not over-long, no two of one id_key."""
     if not students:
         raise NnexamError("no students to generate for")
-    seen: dict[str, int] = {}
-    for i, (sid, *_) in enumerate(students):
-        if not isinstance(sid, str) or not sid.strip():
-            raise NnexamError(f"student {i + 1}: blank student id")
-        if sid in seen:
-            raise NnexamError(f"student id '{sid}' appears twice (students {seen[sid] + 1} and {i + 1})")
-        seen[sid] = i
+    check_ids([s[0] for s in students], [s[1] or "" for s in students], lambda i: f"student {i + 1}")
 
 
 def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attempts: int = MAX_ATTEMPTS,
@@ -333,22 +327,25 @@ def pool_ids(count: int) -> list[tuple[str, str]]:
 
 def answer_key(manifest: Manifest) -> str:
     """answer_key.csv: student_id, variant, then every asked answer at full precision (the shortest
-    text that reads back as the same float); one row per student, for any tool that grades without nnexam."""
+    text that reads back as the same float); one row per student, for any tool that grades without
+    nnexam. Text cells go through csvout (formulas neutralized); a BOM first, for Excel."""
     values = evaluate(manifest.graph, manifest.givens())
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_id", "variant"] + [q.label for q in manifest.questions])
+    header = csvout.row(["student_id", "variant"] + [q.label for q in manifest.questions], "\n")
     columns = [list(map(repr, np.broadcast_to(values[q.name], (len(manifest.students),)).tolist())) for q in manifest.questions]
-    writer.writerows([s.id, s.variant, *row] for s, row in zip(manifest.students, zip(*columns)))
-    return buf.getvalue()
+    ids, variants = _id_columns(manifest)
+    lines = map(",".join, zip(ids, variants, *columns))
+    return csvout.BOM + header + "".join(line + "\n" for line in lines)
 
 
 def submission_template(manifest: Manifest) -> str:
-    """submission_template.csv: student_id, variant, one column per asked answer (its label); one row per student."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_id", "variant"] + [q.label for q in manifest.questions])
-    blanks = [""] * len(manifest.questions)
-    for s in manifest.students:
-        writer.writerow([s.id, s.variant] + blanks)
-    return buf.getvalue()
+    """submission_template.csv: student_id, variant, one column per asked answer (its label); one row
+    per student. Text cells go through csvout (formulas neutralized); a BOM first, for Excel."""
+    header = csvout.row(["student_id", "variant"] + [q.label for q in manifest.questions], "\n")
+    blanks = "," * len(manifest.questions) + "\n"
+    ids, variants = _id_columns(manifest)
+    return csvout.BOM + header + "".join(f"{i},{v}{blanks}" for i, v in zip(ids, variants))
+
+
+def _id_columns(manifest: Manifest) -> tuple[Sequence[str], Sequence[str]]:
+    """The student_id and variant cells of every student, as csvout writes them."""
+    return (csvout.column([s.id for s in manifest.students]), csvout.column([s.variant for s in manifest.students]))

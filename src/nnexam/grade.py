@@ -18,17 +18,20 @@ from the decimals it was written with.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, ne
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import csvout
 from .errors import NnexamError
 from .graph import StepGraph, build_graph
+from .ids import id_key
 from .manifest import Manifest, StudentVariant
 from .mistakes import Mistake, applicable, rewrites
 from .notation import labels as make_labels
@@ -109,13 +112,28 @@ def _match(column: str, lookup: Mapping[str, int]) -> int | None:
 
 
 def parse_submissions(table: Table, manifest: Manifest) -> Submissions:
-    """Read a wide (one row per student) or long (student_id, question, answer) table of answers."""
+    """Read a wide (one row per student) or long (student_id, question, answer) table of answers.
+
+    A row that repeats a header (files joined with their headers) starts a new part read under
+    it. A column that names no question, or a file with no answer at all (the unfilled
+    template), is refused with exit status 1.
+    """
+    lookup = question_lookup([(q.label, i) for i, q in enumerate(manifest.questions)]
+                             + [(q.name, i) for i, q in enumerate(manifest.questions)])
+    parts = [_parse_part(part, manifest, lookup) for part in _split_at_headers(table, lookup)]
+    subs = parts[0] if len(parts) == 1 else merge_submissions(parts, table.source)
+    if not (~np.isnan(subs.values)).any() and not subs.unreadable.any():
+        what = "only a header row" if not subs.ids else "every answer cell is blank (the unfilled submission_template.csv?)"
+        raise NnexamError(f"no answers in {table.source}: {what}", 1)
+    return subs
+
+
+def _parse_part(table: Table, manifest: Manifest, lookup: Mapping[str, int]) -> Submissions:
     keys = [header_key(h) for h in table.header]
     id_col = _find(keys, ID_COLUMNS)
     if id_col is None:
-        raise NnexamError(f"{table.source}: no student id column (expected a column named student_id)")
-    lookup = question_lookup([(q.label, i) for i, q in enumerate(manifest.questions)]
-                             + [(q.name, i) for i, q in enumerate(manifest.questions)])
+        where = f"{table.source}: line {table.lines[0] - 1}" if table.lines and table.lines[0] > 2 else table.source
+        raise NnexamError(f"{where}: no student id column (expected a column named student_id)")
     q_col, a_col = _find(keys, QUESTION_COLUMNS), _find(keys, ANSWER_COLUMNS)
     wide_cols = {i: _match(h, lookup) for i, h in enumerate(table.header) if i != id_col}
     if q_col is not None and a_col is not None and not any(v is not None for v in wide_cols.values()):
@@ -123,15 +141,86 @@ def parse_submissions(table: Table, manifest: Manifest) -> Submissions:
     return _parse_wide(table, manifest, id_col, keys, wide_cols)
 
 
+def _split_at_headers(table: Table, lookup: Mapping[str, int]) -> list[Table]:
+    """The table cut where a row repeats a header (an id column's name and a question's or the long
+    layout's), each part under its own header; the rows keep their lines in the file."""
+    named = set(ID_COLUMNS)
+    other = {k for k in lookup if not k.startswith("\x00")} | set(QUESTION_COLUMNS) | set(ANSWER_COLUMNS) | {"variant"}
+    # Only a row holding an id column's name as some header writes it can be a header: found
+    # among 100,000 rows with one set lookup per row, before any cell is normalized.
+    spellings = _ID_SPELLINGS | {h for h in table.header if header_key(h) in named}
+    candidates = [r for r, row in enumerate(table.rows) if not spellings.isdisjoint(row)]
+    cuts = [r for r in candidates if (found := set(map(header_key, table.rows[r]))) & named and found & other]
+    if not cuts:
+        return [table]
+    bounds = [-1, *cuts, len(table.rows)]  # each part's header row (-1: the file's own) and where it ends
+    parts = [replace(table, header=table.header if head < 0 else _trimmed(table.rows[head]),
+                     rows=table.rows[head + 1:end], lines=table.lines[head + 1:end])
+             for head, end in zip(bounds, bounds[1:]) if end > head + 1]
+    return parts or [replace(table, rows=(), lines=())]  # headers only: no answers
+
+
+_ID_SPELLINGS = frozenset(v for c in ("student_id", "student id", "studentid", "id", "sid", "sis user id", "id number",
+                                      "orgdefinedid", "username", "email", "email address", "student")
+                          for v in (c, c.upper(), c.title(), c.capitalize()))
+
+
+def _trimmed(row: tuple[str, ...]) -> tuple[str, ...]:
+    while row and not row[-1]:
+        row = row[:-1]
+    return row
+
+
+def merge_submissions(parts: Sequence[Submissions], source: str) -> Submissions:
+    """Submissions of several files (or parts of one) read as one class, each entry keeping its line.
+
+    A warning several parts share is given once, naming them.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    layouts = {p.layout for p in parts}
+    warnings: dict[str, list[str]] = {}
+    for p in parts:
+        for w in p.warnings:
+            tail = w[len(p.source) + 2:] if w.startswith(f"{p.source}: ") else w
+            where = warnings.setdefault(tail, [])
+            if w != tail and p.source not in where:
+                where.append(p.source)
+    shown = []
+    for tail, where in warnings.items():
+        if not where:
+            shown.append(tail)
+        else:
+            names = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+            shown.append(f"{names}: {tail}")
+    nq = parts[0].values.shape[1]
+    return Submissions(
+        source, layouts.pop() if len(layouts) == 1 else "mixed",
+        tuple(chain.from_iterable(p.lines for p in parts)), tuple(chain.from_iterable(p.ids for p in parts)),
+        tuple(chain.from_iterable(p.variants for p in parts)),
+        np.concatenate([p.values for p in parts]).reshape(-1, nq),
+        tuple(tuple(chain.from_iterable(p.texts[qi] for p in parts)) for qi in range(nq)),
+        np.concatenate([p.unreadable for p in parts]).reshape(-1, nq),
+        tuple(chain.from_iterable(p.issues for p in parts)), tuple(shown))
+
+
+# Columns a submissions file may hold beside the answers (LMS and form exports): not questions.
+_OTHER_COLUMNS = frozenset(header_key(c) for c in (
+    "name", "full name", "student name", "student", "first name", "last name", "surname", "given name", "family name",
+    "email", "email address", "section", "timestamp", "submitted", "submitted at", "date", "time", "comments",
+    "comment", "notes", "login", "sis login id", "sis user id", "id number", "username", "user", "group", "attempt"))
+
+
 def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], wide_cols: dict[int, int | None]) -> Submissions:
     nq = len(manifest.questions)
     variant_col = _find(keys, ("variant",))
     column_of: dict[int, int] = {}
-    ignored = []
+    unknown = []
     for ci, qi in wide_cols.items():
         if qi is None:
-            if ci != variant_col and keys[ci] not in ("name", "fullname", "studentname", "student", "firstname", "lastname", "surname", "email", "section", "timestamp", "attempt"):
-                ignored.append(table.header[ci] or f"column {ci + 1}")
+            if ci != variant_col and keys[ci] not in _OTHER_COLUMNS and keys[ci] not in ID_COLUMNS:
+                if table.header[ci] or any(table.column(ci)):  # a blank column without a header is no question
+                    unknown.append(ci)
             continue
         if qi in column_of:
             raise NnexamError(
@@ -141,9 +230,9 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
     if not column_of:
         sample = ", ".join(q.label for q in manifest.questions[:4])
         raise NnexamError(f"{table.source}: no column names a question of this exam (expected columns such as {sample})")
+    if unknown:
+        raise _unknown_column(table, unknown, manifest, set(column_of))
     warnings = list(table.warnings)
-    if ignored:
-        warnings.append(f"{table.source}: ignored columns that name no question: {', '.join(ignored[:6])}{' ...' if len(ignored) > 6 else ''}")
     absent = [manifest.questions[qi].label for qi in range(nq) if qi not in column_of]
     if absent:
         warnings.append(f"{table.source}: no column for {', '.join(absent[:6])}{' ...' if len(absent) > 6 else ''} (scored as blank)")
@@ -182,12 +271,33 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
                                                 "(a decimal comma in a comma-separated file?), so no answer can be matched to its question"))
         elif used < width and used > id_col:
             issues.setdefault(r, []).append(("", f"line {table.lines[r]}: {used} cells, the header has {width}; the missing ones are blank"))
-    ids = tuple(table.column(id_col))
-    variants = tuple(table.column(variant_col)) if variant_col is not None else ("",) * n
+    ids = _ids(table.column(id_col))
+    variants = _ids(table.column(variant_col)) if variant_col is not None else ("",) * n
     name_col = _find(keys, ("name", "fullname", "studentname"))
     names = tuple(table.column(name_col)) if name_col is not None and name_col != id_col else ()
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
                        _per_entry(issues, n), tuple(warnings), names)
+
+
+def _ids(cells: Sequence[str]) -> tuple[str, ...]:
+    """Id or variant cells as nnexam wrote them: the apostrophe csvout put before a formula-like id undone."""
+    if not any(c.startswith("'") for c in cells):
+        return tuple(cells)
+    return tuple(map(csvout.unneutral, cells))
+
+
+def _unknown_column(table: Table, unknown: list[int], manifest: Manifest, matched: set[int]) -> NnexamError:
+    """One line naming the first column that names no question, with the nearest unmatched label (exit 1)."""
+    ci = unknown[0]
+    name = table.header[ci]
+    labels = [q.label for qi, q in enumerate(manifest.questions) if qi not in matched] or [q.label for q in manifest.questions]
+    by_key = {header_key(label): label for label in labels}
+    near = difflib.get_close_matches(header_key(name), list(by_key), n=1, cutoff=0.0)
+    column = f"column {name!r}" if name else f"column {ci + 1} (no header)"
+    more = f" (and {len(unknown) - 1} more: {', '.join(repr(table.header[c]) for c in unknown[1:4])}{' ...' if len(unknown) > 4 else ''})" if len(unknown) > 1 else ""
+    hint = f"; nearest question: {by_key[near[0]]}" if near else ""
+    return NnexamError(f"{table.source}: {column} names no question of this exam{hint}{more}; "
+                       "rename it to a question's label or remove it", 1)
 
 
 def _ragged_rows(rows: Sequence[tuple[str, ...]], width: int) -> list[int]:
@@ -218,15 +328,15 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
         return row[c] if c is not None and c < len(row) else ""
 
     for row, line in zip(table.rows, table.lines):
-        sid = get(row, id_col)
+        sid = csvout.unneutral(get(row, id_col))
         if sid not in order:
             order[sid] = len(order)
             lines.append(line)
-            variants.append(get(row, variant_col))
+            variants.append(csvout.unneutral(get(row, variant_col)))
             cells.append({})
             issues.append([])
         e = order[sid]
-        v = get(row, variant_col)
+        v = csvout.unneutral(get(row, variant_col))
         if v and variants[e] and v != variants[e]:
             issues[e].append((MISMATCH, f"line {line}: variant {v!r} differs from {variants[e]!r} on line {lines[e]}"))
         variants[e] = variants[e] or v
@@ -535,7 +645,8 @@ def _resolve(manifest: Manifest, subs: Submissions) -> tuple[list[str], tuple[tu
 
 
 def _student_indices(manifest: Manifest, ids: Sequence[str]) -> np.ndarray:
-    """The manifest index of each id, -1 when unknown: an exact match, else one equal but for case and spaces."""
+    """The manifest index of each id, -1 when unknown: an exact match, else one of the same files.id_key
+    (equal but for case, Unicode form and spaces at the ends)."""
     students = manifest.students
     exact = dict(zip(map(attrgetter("id"), students), range(len(students))))
     index = np.fromiter(map(exact.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
@@ -543,10 +654,10 @@ def _student_indices(manifest: Manifest, ids: Sequence[str]) -> np.ndarray:
     if unmatched:
         folded: dict[str, int] = {}
         for i, s in enumerate(students):
-            k = s.id.strip().casefold()
-            folded[k] = -1 if k in folded else i  # ids equal but for case: only an exact match decides
+            k = id_key(s.id)
+            folded[k] = -1 if k in folded else i  # ids of one key (an old manifest): only an exact match decides
         for e in unmatched:
-            index[e] = folded.get(ids[e].strip().casefold(), -1)
+            index[e] = folded.get(id_key(ids[e]), -1)
     return index
 
 

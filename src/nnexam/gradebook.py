@@ -1,14 +1,13 @@
 """What grading hands back: grades.csv and one feedback text per student (the LMS files: nnexam.lms).
 
-Every function returns text or bytes; the CLI writes them. Text cells that a spreadsheet would run
-as a formula (starting with =, +, -, @, tab or CR) are neutralized with a leading apostrophe
-(OWASP's advice for CSV injection); numbers are written as numbers.
+Every function returns text or bytes; the CLI writes them. Every text cell goes through csvout.cell
+(a formula neutralized with a leading apostrophe, a cell holding a separator quoted); numbers are
+written as numbers. grades.csv starts with a UTF-8 BOM (Excel then reads accented names right);
+the LMS files do not.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import operator
 import re
@@ -16,23 +15,17 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import csvout
 from .files import unique_stems
 from .grade import (ATTENTION, BLANK, CORRECT, DUPLICATE, FOLLOW, MISMATCH, MISTAKE, NO_SUBMISSION, UNKNOWN,
                     UNREADABLE, UNREADABLE_CELLS, VERDICTS, WRONG, Grades)
 from .mistakes import Mistake
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
-
 
 def neutralize(text: str) -> str:
-    """A text cell made inert for spreadsheets: a leading ' before =, +, -, @, tab or CR, unless the
-    cell is a plain number (an id such as -17 or +4917 must reach the LMS as it is)."""
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    """A text cell made inert for spreadsheets (csvout.neutral: a leading ' before a formula start,
+    never before a plain number such as -17 or +4917, which must reach the LMS as it is)."""
+    return csvout.neutral(text)
 
 
 def number(value: float, decimals: int = 4) -> str:
@@ -68,32 +61,23 @@ def feedback_stems(grades: Grades) -> list[str]:
 
 # --- CSV cells --------------------------------------------------------------------------------
 # The CSV files are made column by column and joined into lines (csv.writer, a row at a time, would
-# cost more than all the rest); every cell is exactly as csv.writer (excel dialect, CRLF) writes it.
+# cost more than all the rest); every text cell is as csvout.cell writes it, lines end in CRLF.
 
-_CSV_QUOTED = ',"\r\n'  # csv.writer quotes a cell with one of these
-_CSV_SPECIAL = re.compile(f"[{re.escape(_CSV_QUOTED)}]")
 
 
 def _csv_row(cells: list[str]) -> str:
-    """One CSV row, as csv.writer writes it."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
+    """One CSV row of text cells, each made safe by csvout.cell (CRLF, as csv.writer's excel dialect)."""
+    return csvout.row(cells)
 
 
 def _csv_cell(text: str) -> str:
-    """One cell as csv.writer writes it: as it is, or quoted when it must be."""
-    if _CSV_SPECIAL.search(text) is None:
-        return text
-    return _csv_row([text, ""])[:-len(",\r\n")]
+    """One text cell as written: csvout.cell (neutral, quoted when it holds a separator, quote or line break)."""
+    return csvout.cell(text)
 
 
 def _csv_texts(texts: Sequence[str]) -> Sequence[str]:
-    """A column of text cells, neutralized (see neutralize) and quoted where needed."""
-    joined = "\0" + "\0".join(texts)  # each cell after a NUL
-    if not any(c in joined for c in _CSV_QUOTED) and not any("\0" + c in joined for c in _FORMULA_START):
-        return texts  # the usual case: every cell as it is
-    return [_csv_cell(neutralize(t)) for t in texts]
+    """A column of text cells, each as csvout.cell writes it."""
+    return csvout.column(texts)
 
 
 def _csv_lines(columns: list[Iterable[str]]) -> str:
@@ -117,13 +101,13 @@ def grades_csv(grades: Grades) -> str:
     if not all(variants):  # the long layout may have none
         variants = [v or w for v, w in zip(variants, _take([s.variant for s in m.students] + [""], grades.student))]
     rows = _csv_lines([_csv_texts(subs.ids), _csv_texts(names), _csv_texts(variants), _csv_texts(grades.status),
-                       _score_cells(grades), map(str, subs.lines), _csv_texts(["; ".join(n) for n in grades.notes])])
+                       _score_cells(grades), _csv_texts(list(map(str, subs.lines))), _csv_texts(["; ".join(n) for n in grades.notes])])
     missing = _take(m.students, np.array(grades.missing, dtype=np.int64))
     every = itertools.repeat
     rows += _csv_lines([_csv_texts([s.id for s in missing]), _csv_texts([s.name for s in missing]),
                         _csv_texts([s.variant for s in missing]), every(_csv_cell(NO_SUBMISSION)),
                         every(_not_graded_cells(grades)), every(""), every("")])  # no line, no notes
-    return header + rows
+    return csvout.BOM + header + rows
 
 
 def _score_cells(grades: Grades) -> list[str]:

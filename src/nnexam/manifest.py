@@ -40,8 +40,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import NnexamError
+from .files import read_input
+from .ids import check_ids
 from .graph import StepGraph, build_graph
-from .notation import STYLES, Label, labels
+from .notation import STYLES, Label, check_unique_labels, labels
+from .solve import evaluate, finite_variants
 from .spec import (NOTATIONS, Architecture, Network, check_outputs, network_from_values, parse_architecture, parse_names,
                    parse_spec)
 
@@ -341,6 +344,7 @@ def _shared_network(d: Mapping[str, Any], source: str) -> Shared:
     if notation not in NOTATIONS:
         raise NnexamError(f"{where}: key 'notation' must be one of {', '.join(NOTATIONS)}")
     names = parse_names(shared, where, arch)
+    check_unique_labels(arch, notation, dict(names), where)
     if _need(d, "given_names", source, list) != list(arch.given_names()):
         raise NnexamError(f"{source}: key 'given_names' should be {', '.join(arch.given_names())} for this network")
     return Shared(arch, notation, names)
@@ -370,13 +374,33 @@ def _targets_ok(arch: Architecture, targets: np.ndarray) -> bool:
     return ok
 
 
+def _check_finite(graph: StepGraph, students: tuple[StudentVariant, ...], table: np.ndarray | None, source: str) -> None:
+    """Every step of every student's network a finite number (an edited 1e308 overflows: inf would
+    then grade as correct); one line naming the first such student and its largest given."""
+    if table is None:
+        table = np.array([s.givens for s in students], dtype=float).reshape(len(students), -1)
+    names = graph.arch.given_names()
+    with np.errstate(all="ignore"):
+        ok = finite_variants(graph, evaluate(graph, {name: table[:, i] for i, name in enumerate(names)}))
+    if ok.all():
+        return
+    i = int(np.flatnonzero(~ok)[0])
+    j = int(np.argmax(np.abs(table[i])))
+    raise NnexamError(f"{source}: students[{i}].givens[{j}] ({names[j]}): {table[i, j]:g} makes the network's values overflow "
+                      "float64 (expected givens a sheet can print, small enough that every step stays finite)")
+
+
 def _students_v1(source: str, raw: list) -> tuple[tuple[StudentVariant, ...], None]:
     """Students of a format 1 manifest (a whole spec and the answers per student): each spec checked in full."""
     students = []
+    labelled: set = set()
     for i, s in enumerate(raw):
         where = f"{source}: students[{i}]"
         sid, name, variant, files, identity = _student(s, where)
         net = parse_spec(_need(s, "network", where, dict), f"{where}.network")
+        if (net.notation, net.names) not in labelled:  # students share their names tables: each checked once
+            check_unique_labels(net.arch, net.notation, dict(net.names), f"{where}.network")
+            labelled.add((net.notation, net.names))
         if students and net.arch != students[0].network.arch:
             raise NnexamError(f"{where}: network architecture differs from the first student's")
         students.append(replace(StudentVariant.of(sid, name, variant, net, files), identity=identity))
@@ -398,11 +422,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     if not raw:
         raise NnexamError(f"{source}: the manifest lists no students")
     students, table = _students_v2(d, source, raw) if version == FORMAT_VERSION else _students_v1(source, raw)
-    ids = [st.id for st in students]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i, sid in enumerate(ids) if sid in seen or seen.add(sid))
-        raise NnexamError(f"{source}: students[{dup}]: id {ids[dup]!r} appears twice")
+    check_ids([st.id for st in students], [st.name for st in students], lambda i: f"{source}: students[{i}]")
     kind = d.get("kind", "class")
     if kind not in KINDS:
         raise NnexamError(f"{source}: key 'kind' must be one of {', '.join(KINDS)}")
@@ -410,6 +430,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
     for q in questions:
         if q.name not in graph:
             raise NnexamError(f"{source}: question '{q.name}' is not a step of this network")
+    _check_finite(graph, students, table, source)
     return Manifest(
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
@@ -422,16 +443,20 @@ def load_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
+    if not path.exists() and not path.is_symlink():
+        raise NnexamError(f"{path}: no manifest here (run `nnexam generate` first)")
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NnexamError(f"{path}: no manifest here (run `nnexam generate` first)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise NnexamError(f"{path}: cannot read manifest ({e})") from None
+        raw = read_input(path, "manifest").decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NnexamError(f"{path}: cannot read manifest (not UTF-8 text: byte {e.start})") from None
     try:
         d = json.loads(raw)
     except json.JSONDecodeError as e:
         raise NnexamError(f"{path}: manifest is not valid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise NnexamError(f"{path}: manifest is not valid JSON (arrays or objects nested too deeply)") from None
+    except ValueError:  # the one other error json raises: an integer Python will not read (over 4300 digits)
+        raise NnexamError(f"{path}: manifest is not valid JSON (a number of more than 4300 digits)") from None
     if not isinstance(d, dict):
         raise NnexamError(f"{path}: manifest is not a JSON object")
     return manifest_from_dict(d, str(path))

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .graph import StepGraph
+from .errors import NnexamError
+from .graph import StepGraph, build_graph
 from .spec import Architecture
 
 
@@ -265,3 +266,19 @@ def labels(graph: StepGraph, notation: str = "mazur", names: Mapping[str, str] |
             text, latex = style.updated(s)
             out[name] = Label(f"{s.ascii}_new", text, latex)
     return out
+
+
+def check_unique_labels(arch: Architecture, notation: str, names: Mapping[str, str], source: str) -> None:
+    """A spec's `names` (printed -> canonical) must not make one printed name stand for two values
+    (w2 for w1_2_1 while w1_1_2 prints as w2): one NnexamError naming the key otherwise."""
+    if not names or notation not in STYLES:
+        return
+    printed_by: dict[str, str] = {}
+    for canonical, label in labels(build_graph(arch), notation, names).items():
+        other = printed_by.setdefault(label.ascii, canonical)
+        if other != canonical:
+            printed = next((p for p, c in names.items() if c in (canonical, other)), label.ascii)
+            raise NnexamError(
+                f"{source}: key 'names.{printed}': '{label.ascii}' would name both {other} and {canonical}; "
+                f"name the other one too (such as names = {{ w2 = \"w1_2_1\", w3 = \"w1_1_2\" }})"
+            )

@@ -170,18 +170,3 @@ def generic_roster(t: Table, id_column: str | None = None) -> Roster:
 
     identity = {columns.header[i]: i for i in sorted({columns.find(n) for n in _GENERIC_IDENTITY} - {None})}
     return build_roster(t, "CSV", id_at, name_of, identity, skip=skip)
-
-
-def read_roster(raw: bytes, source: str, id_column: str | None = None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
-    """(students as (id, name), warnings) of a roster file's bytes, in whichever layout it is (lms.detect_roster)."""
-    from . import lms  # the LMS modules build on this module
-
-    roster = lms.detect_roster(read_table(raw, source), id_column)
-    return roster.pairs(), roster.warnings
-
-
-def parse_roster(text: str, source: str, id_column: str | None = None) -> list[tuple[str, str]]:
-    """(id, name) per student of a roster's text; duplicate or blank ids are refused naming the rows."""
-    if not text.strip():
-        raise NnexamError(f"{source}: the roster is empty (expected a CSV with a header row)")
-    return read_roster(text.encode("utf-8"), source, id_column)[0]

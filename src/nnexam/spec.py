@@ -331,26 +331,9 @@ def parse_names(data: Mapping[str, Any], source: str, arch: Architecture) -> tup
         if not printed or not all(ch.isalnum() or ch in "_'" for ch in printed):
             raise NnexamError(f"{source}: key 'names.{_key(printed)}': expected a printed name of letters, digits and _")
         seen[canonical] = printed
-    notation = data.get("notation", "mazur")
-    if names and notation in NOTATIONS:
-        _check_unique_labels(arch, notation, names, source)
+    # That no printed name collides with another value's (w2 for w1_2_1 while w1_1_2 prints as w2)
+    # is the notation's to say: notation.check_unique_labels, called by whoever loads the names.
     return tuple(sorted(names.items()))
-
-
-def _check_unique_labels(arch: Architecture, notation: str, names: Mapping[str, str], source: str) -> None:
-    """A printed name must not collide with another value's name (w2 for w1_2_1 while w1_1_2 prints as w2)."""
-    from .graph import build_graph  # imported here: graph and notation import this module
-    from .notation import labels
-
-    printed_by: dict[str, str] = {}
-    for canonical, label in labels(build_graph(arch), notation, names).items():
-        other = printed_by.setdefault(label.ascii, canonical)
-        if other != canonical:
-            printed = next((p for p, c in names.items() if c in (canonical, other)), label.ascii)
-            raise NnexamError(
-                f"{source}: key 'names.{printed}': '{label.ascii}' would name both {other} and {canonical}; "
-                f"name the other one too (such as names = {{ w2 = \"w1_2_1\", w3 = \"w1_1_2\" }})"
-            )
 
 
 def check_outputs(arch: Architecture, targets: tuple[float, ...], source: str, key: str = "targets") -> None:
@@ -406,9 +389,7 @@ def parse_spec(data: Mapping[str, Any], source: str) -> Network:
 
 
 def load_spec(path: str | Path) -> Network:
-    """Read and check a spec file, solving it once: values that overflow float64 are refused naming the file."""
-    from .solve import solve  # imported here: solve imports this module
-
-    network = parse_spec(read_mapping(path), str(path))
-    solve(network, str(path))  # `nnexam check` marks against these values: an inf would accept anything
-    return network
+    """Read and check a spec file's keys and values (as parse_spec). The layers above check the rest:
+    notation.check_unique_labels the printed names, solve.solve that no value overflows (the
+    CLI's solve and check commands do both)."""
+    return parse_spec(read_mapping(path), str(path))

@@ -17,7 +17,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 from operator import itemgetter
 from typing import Callable, Iterator, Sequence
@@ -27,6 +27,7 @@ import numpy as np
 from .errors import NnexamError
 
 DELIMITERS = (",", ";", "\t")
+CELL_LIMIT = csv.field_size_limit()  # 131,072 characters: Python's csv module reads no longer cell
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -48,6 +49,31 @@ class Table:
             return list(map(itemgetter(index), self.rows))
         except IndexError:
             return [row[index] if index < len(row) else "" for row in self.rows]
+
+
+class Line(int):
+    """A row's line number that knows its file: shown as "3 of b.csv" (a class read from several files)."""
+
+    file: str
+
+    def __new__(cls, number: int, file: str) -> "Line":
+        line = super().__new__(cls, number)
+        line.file = file
+        return line
+
+    def __getnewargs__(self) -> tuple[int, str]:  # pickled with its file (worker processes)
+        return int(self), self.file
+
+    def __str__(self) -> str:
+        return f"{int(self)} of {self.file}"
+
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else format(int(self), spec)
+
+
+def in_file(table: Table) -> Table:
+    """The table with every row's line shown with its file (Line): for a class read from several files."""
+    return replace(table, lines=tuple(Line(n, table.source) for n in table.lines))
 
 
 def decode(data: bytes, source: str) -> tuple[str, str, tuple[str, ...]]:
@@ -165,6 +191,9 @@ def _records(text: str, delimiter: str, source: str) -> tuple[list[tuple[str, ..
                 records.append(strip(record))
             ends.append(ended)
     except csv.Error as e:
+        if "field limit" in str(e):
+            raise NnexamError(f"{source}: line {ended + 1}: a cell longer than {CELL_LIMIT:,} characters, the most nnexam "
+                              "reads in one cell (a quote left open?)") from None
         raise NnexamError(f"{source}: line {reader.line_num}: not a readable CSV line ({e})") from None
     if records and one_line is tuple:
         records[-1] = strip(records[-1])  # a quote left open at the end of the file keeps its line break

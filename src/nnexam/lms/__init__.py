@@ -26,12 +26,14 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import csvout
 from ..errors import NnexamError
 from ..grade import BLANK, CORRECT, FOLLOW, MISTAKE, UNREADABLE, WRONG, Grades
-from ..gradebook import neutralize, number
+from ..gradebook import number
+from ..ids import id_key
 from ..manifest import StudentVariant
-from ..roster import Roster, generic_roster
-from ..table import Table, decode, header_key, quote, sniff_delimiter, split_raw, unquote
+from ..roster import Roster, generic_roster, read_table
+from ..table import Table, decode, header_key, sniff_delimiter, split_raw, unquote
 from . import blackboard, brightspace, canvas, gradescope, moodle
 
 # In the order their layouts are tried: the most distinctive headers first.
@@ -198,7 +200,7 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
         if target is None:
             # New column: append a field to the header, the Points Possible row and every student row.
             if n == 0:
-                value = quote(neutralize(title), delimiter)
+                value = csvout.cell(title)  # neutral, and quoted for whichever separator a spreadsheet splits on
             elif "points possible" in cells(r, 0).strip().lower():
                 value = num(out_of)
             else:
@@ -273,8 +275,6 @@ _IMPORT_SCREENS = {
 
 def export_how(data: bytes, source: str, name: str) -> str:
     """One line on importing the filled copy `name` of an LMS export, by the layout its header shows."""
-    from ..roster import read_table
-
     try:
         layout = detect_roster(read_table(data, source)).layout
     except NnexamError:
@@ -291,7 +291,7 @@ def _id_matcher(ids: Sequence[str]):
     exact = set(ids)
     folded: dict[str, str | None] = {}
     for sid in ids:
-        k = sid.strip().casefold()
+        k = id_key(sid)
         folded[k] = None if k in folded else sid
 
     def match(text: str) -> str | None:
@@ -299,7 +299,7 @@ def _id_matcher(ids: Sequence[str]):
             return text
         if text.startswith("#") and text[1:] in exact:  # Brightspace writes its ids as #20067930
             return text[1:]
-        return folded.get(text.strip().casefold()) if text else None
+        return folded.get(id_key(text)) if text else None
 
     return match
 
@@ -321,5 +321,18 @@ def _target_column(header: list[str], title: str, column: str | None, source: st
     return None
 
 
+def read_roster(raw: bytes, source: str, id_column: str | None = None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """(students as (id, name), warnings) of a roster file's bytes, in whichever layout it is (lms.detect_roster)."""
+    roster = detect_roster(read_table(raw, source), id_column)
+    return roster.pairs(), roster.warnings
+
+
+def parse_roster(text: str, source: str, id_column: str | None = None) -> list[tuple[str, str]]:
+    """(id, name) per student of a roster's text; duplicate or blank ids are refused naming the rows."""
+    if not text.strip():
+        raise NnexamError(f"{source}: the roster is empty (expected a CSV with a header row)")
+    return read_roster(text.encode("utf-8"), source, id_column)[0]
+
+
 __all__ = ["GradeFile", "GradeOptions", "Marks", "Roster", "SYSTEMS", "detect_roster", "fill_export", "grade_files",
-           "export_how", "marks", "system"]
+           "export_how", "marks", "parse_roster", "read_roster", "system"]

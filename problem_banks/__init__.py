@@ -1,0 +1,1 @@
+"""The bundled problem banks (TOML files), installed as the package nnexam.banks."""

@@ -1,0 +1,1 @@
+"""The bundled worked examples (spec TOML files), installed as nnexam.banks.examples."""

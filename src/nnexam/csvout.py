@@ -1,0 +1,97 @@
+"""CSV cells as nnexam writes them: the one place that makes a cell safe for a spreadsheet.
+
+Every CSV file nnexam writes (grades.csv, answer_key.csv, submission_template.csv, the LMS files)
+passes each text cell through `cell` (or a whole column through `column`):
+
+- a cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice on CSV
+  injection): one starting, after any spaces, with = + - @ (or their full-width and small forms
+  ＝ ＋ － ＠ ﹢ ﹣ ﹦), a tab, a line break or a NUL; a plain number (-0.5, +4917, 1e-05) is left as
+  it is, since an id such as -17 must reach the LMS unchanged and a number is no formula;
+- a cell holding a comma, a semicolon, a tab, a quote or a line break is quoted, and each piece
+  of it after one of those is made neutral too: a spreadsheet splitting on the other common
+  separator (a European Excel splits a comma file on ';') sees a new cell there, quotes or not.
+
+Readers undo the apostrophe with `unneutral` (table.parse_number already skips it in numbers).
+Files people open get `BOM` first, so Excel reads accented names as UTF-8; files an LMS imports
+do not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+BOM = "\ufeff"  # first in files people open in Excel (grades.csv, answer_key.csv, submission_template.csv)
+
+FORMULA_START = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20\ufe62\ufe63\ufe66")
+_QUOTED = ',;\t"\r\n\x00'  # a cell holding one of these is quoted
+_QUOTE_SEARCH = re.compile(f"[{re.escape(_QUOTED)}]")
+_QUOTE_BUT_NUL = re.compile(f"[{re.escape(_QUOTED[:-1])}]")
+_BREAKS = re.compile("([,;\t\r\n])")  # where a spreadsheet may start a new cell inside a quoted one
+_SPACES = " \u00a0\u3000"  # spaces a spreadsheet may trim before reading a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+_STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES)
+
+
+def neutral(text: str) -> str:
+    """The text made inert for spreadsheets: "'" before a formula start (see the module docstring)."""
+    if not text:
+        return text
+    first = text[0] if text[0] not in _SPACES else text.lstrip()[:1]
+    if first in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _neutral_piece(piece: str) -> str:
+    """`neutral` for a piece after a separator inside a cell, where a reader splitting there may also
+    take a quote for the start of a quoted cell: quotes before a formula start are looked past."""
+    if piece.startswith('"') and neutral(piece.lstrip('"')) != piece.lstrip('"'):
+        return "'" + piece
+    return neutral(piece)
+
+
+def unneutral(text: str) -> str:
+    """A cell read back: the apostrophes `cell` added removed ('=x -> =x, a;'=x -> a;=x); any other text as it is."""
+    if "'" not in text:
+        return text
+    text = _unneutral_piece(text)
+    pieces = _BREAKS.split(text)  # text, separator, text, ...: each text after a separator as `cell` made it
+    return pieces[0] + "".join(sep + _unneutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+
+
+def _unneutral_piece(piece: str) -> str:
+    if piece.startswith("'") and _neutral_piece(piece[1:]) != piece[1:]:
+        return piece[1:]
+    return piece
+
+
+def cell(text: str) -> str:
+    """One text cell as written in a CSV line: neutral, and quoted when it holds a separator, quote or line break.
+
+    Quotes keep the cell whole only for a reader splitting on the file's own separator: one
+    splitting on the other (or at a line break inside the quotes) starts a new cell after it, so
+    each piece after a comma, semicolon, tab or line break is made neutral too (a;=1+1 -> a;'=1+1).
+    """
+    if _QUOTE_SEARCH.search(text) is None:
+        return neutral(text)
+    pieces = _BREAKS.split(neutral(text))  # text, separator, text, ...
+    text = pieces[0] + "".join(sep + _neutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+    return '"' + text.replace('"', '""') + '"'
+
+
+def column(texts: Sequence[str]) -> Sequence[str]:
+    """`cell` of every text of a column; the column itself when no cell needs a change (the usual case)."""
+    joined = "\0" + "\0".join(texts)  # each cell after a NUL: a NUL inside a cell makes one more
+    if (joined.count("\0") == len(texts) and _QUOTE_BUT_NUL.search(joined) is None
+            and not any("\0" + c in joined for c in _STARTS)):
+        return texts
+    return [cell(t) for t in texts]
+
+
+def row(texts: Iterable[str], end: str = "\r\n") -> str:
+    """One CSV line of text cells, each through `cell`."""
+    return ",".join(map(cell, texts)) + end
+
+
+__all__ = ["BOM", "FORMULA_START", "cell", "column", "neutral", "row", "unneutral"]
