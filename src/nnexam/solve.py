@@ -16,7 +16,7 @@ from .expr import Expr, Sym
 from .graph import StepGraph, build_graph
 from .mistakes import Mistake, rewrites
 from .spec import Network
-from .tolerance import written_interval
+from .tolerance import kept_interval, written_interval
 
 Values = dict[str, np.ndarray]
 
@@ -149,8 +149,9 @@ def reachable_intervals(
     and that value's rounding or truncation (tolerance.written_interval), with its sign. Those
     signed intervals are propagated through each step's formula by interval evaluation (solve
     .step_interval). Givens are printed exactly. `decimals` maps a step to its decimals (None or
-    absent: kept at full precision); `exact` marks, per step and variant, values known exactly
-    (a student's own written answer, when following through).
+    absent: kept at full precision); `exact` marks, per step and variant, the values a student
+    wrote (following through on their own answers): they went on from that number or from the
+    kept value it is the rounding or truncation of (tolerance.kept_interval).
     """
     n = _variant_count(values)
     env: dict[str, Interval] = {}
@@ -168,7 +169,8 @@ def reachable_intervals(
             if exact is not None and step.name in exact:
                 v = np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))
                 known = np.broadcast_to(exact[step.name], (n,))
-                wl, wh = np.where(known, v, wl), np.where(known, v, wh)
+                kl, kh = kept_interval(v, d)
+                wl, wh = np.where(known, kl, wl), np.where(known, kh, wh)
             env[step.name] = (wl, wh)
     return reach
 

@@ -60,6 +60,19 @@ def written_interval(lo: np.ndarray, hi: np.ndarray, decimals: int | None) -> tu
     return written_low(lo, decimals), written_high(hi, decimals)
 
 
+def kept_interval(w: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The values a student may have kept (and gone on from) when they wrote w at `decimals`:
+    those whose rounding or truncation is w, and w itself. [w - ½u, w + u] for w > 0."""
+    w = np.asarray(w, dtype=float)
+    if decimals is None:
+        return w, w
+    u = 10.0 ** -decimals
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo = np.where(w > 0, w - 0.5 * u, w - u)
+        hi = np.where(w < 0, w + 0.5 * u, w + u)
+    return lo, hi
+
+
 def accepted(kind: str, value: float, decimals: int, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray]:
     """(low, high): the closed interval accepted for a step of exact value `target` and reachable interval [lo, hi]."""
