@@ -205,7 +205,7 @@ class Mul(Expr):
     def interval(self, env):
         lo, hi = self.factors[0].interval(env)
         for f in self.factors[1:]:
-            lo, hi = _hull(*_corners(lo, hi, *f.interval(env), np.multiply))
+            lo, hi = _hull(*_corners(lo, hi, *f.interval(env), _times))
         return lo, hi
 
     def children(self):
@@ -276,6 +276,11 @@ class Square(Expr):
 def _corners(a, b, c, d, op):
     """op on the four corners of [a, b] x [c, d]."""
     return op(a, c), op(a, d), op(b, c), op(b, d)
+
+
+def _times(a, b):
+    """a · b, with an exact 0 times anything 0 (0 · ln 0 is 0 on paper)."""
+    return np.where((a == 0) | (b == 0), 0.0, a * b)
 
 
 def _hull(*values):

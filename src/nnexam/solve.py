@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from .errors import NnexamError
-from .expr import Expr, Sym
+from .expr import Const, Expr, Square, Sub, Sym
 from .graph import StepGraph, build_graph
 from .mistakes import Mistake, rewrites
 from .spec import Network
@@ -136,11 +136,48 @@ def step_interval(expr: Expr, env: Mapping[str, Interval], n: int) -> Interval:
     return np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
 
 
+def _point_env(env: Mapping[str, Interval], pick: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """Symbols at one end of their intervals (0: low, 1: high; default low, as givens are points)."""
+    return {name: iv[pick.get(name, 0)] for name, iv in env.items()}
+
+
+def _known_shape(step, graph: StepGraph, env: Mapping[str, Interval], n: int) -> Interval | None:
+    """The exact range of the steps whose formula reads a value twice but whose shape is known:
+    σ' = a(1 − a) (= ¼ − (a − ½)²), the bce loss derivative (increasing in a), the bce loss term
+    (convex in a, least at a = t) and the softmax output (increasing in its own z, decreasing in
+    the others'). None for every other step."""
+    arch = graph.arch
+    act = arch.activations[step.layer - 1] if step.layer else ""
+    e = step.expr
+    if step.kind == "da_dz" and act == "sigmoid":
+        a = env[f"a{step.layer}_{step.j}"]
+        return (Sub(Const(0.25), Square(Sub(Sym("a"), Const(0.5))))).interval({"a": a})
+    if step.kind == "dE_da" and step.layer == arch.depth and arch.loss == "bce":
+        a = f"a{step.layer}_{step.j}"
+        ends = [np.broadcast_to(e.evaluate(_point_env(env, {a: k})), (n,)) for k in (0, 1)]
+        return ends[0], ends[1]
+    if step.kind in ("E_j", "E_j_new") and arch.loss == "bce":
+        a, t = f"a{arch.depth}_{step.j}" + ("_new" if step.kind.endswith("_new") else ""), f"t_{step.j}"
+        ends = [np.broadcast_to(e.evaluate(_point_env(env, {a: k})), (n,)) for k in (0, 1)]
+        lo_a, hi_a = env[a]
+        tv = np.broadcast_to(env[t][0], (n,))
+        at_t = np.broadcast_to(e.evaluate({**_point_env(env, {}), a: np.clip(tv, lo_a, hi_a)}), (n,))
+        return np.minimum(np.minimum(ends[0], ends[1]), at_t), np.maximum(ends[0], ends[1])
+    if step.kind in ("a", "a_new") and act == "softmax":
+        own = f"z{step.layer}_{step.j}" + ("_new" if step.kind == "a_new" else "")
+        others = [nm for nm in e.symbols() if nm != own]
+        low = e.evaluate(_point_env(env, {own: 0, **{o: 1 for o in others}}))
+        high = e.evaluate(_point_env(env, {own: 1, **{o: 0 for o in others}}))
+        return np.broadcast_to(low, (n,)), np.broadcast_to(high, (n,))
+    return None
+
+
 def reachable_intervals(
     graph: StepGraph,
     values: Mapping[str, np.ndarray],
     decimals: Mapping[str, int | None] | int | None,
     exact: Mapping[str, np.ndarray] | None = None,
+    until: str | None = None,
 ) -> dict[str, Interval]:
     """For each step, the (low, high) of what it computes to when every earlier step is written rounded, truncated or kept.
 
@@ -151,7 +188,7 @@ def reachable_intervals(
     .step_interval). Givens are printed exactly. `decimals` maps a step to its decimals (None or
     absent: kept at full precision); `exact` marks, per step and variant, the values a student
     wrote (following through on their own answers): they went on from that number or from the
-    kept value it is the rounding or truncation of (tolerance.kept_interval).
+    kept value it is the rounding or truncation of (tolerance.kept_interval). `until`: stop after that step.
     """
     n = _variant_count(values)
     env: dict[str, Interval] = {}
@@ -162,16 +199,22 @@ def reachable_intervals(
     reach: dict[str, Interval] = {}
     with np.errstate(all="ignore"):
         for step in graph.steps:
-            lo, hi = step_interval(step.expr, env, n)
+            known = _known_shape(step, graph, env, n)
+            lo, hi = known if known is not None else step_interval(step.expr, env, n)
+            lo, hi = np.broadcast_to(lo, (n,)).astype(float), np.broadcast_to(hi, (n,)).astype(float)
+            bad = np.isnan(lo) | np.isnan(hi)
+            lo, hi = np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
             reach[step.name] = (lo, hi)
             d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
             wl, wh = written_interval(lo, hi, d)
             if exact is not None and step.name in exact:
                 v = np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))
-                known = np.broadcast_to(exact[step.name], (n,))
+                mine = np.broadcast_to(exact[step.name], (n,))
                 kl, kh = kept_interval(v, d)
-                wl, wh = np.where(known, kl, wl), np.where(known, kh, wh)
+                wl, wh = np.where(mine, kl, wl), np.where(mine, kh, wh)
             env[step.name] = (wl, wh)
+            if step.name == until:
+                break
     return reach
 
 
