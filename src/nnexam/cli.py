@@ -479,7 +479,7 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
         if c.ok:
             line += f"ok       (exact {_fmt(c.expected, c.decimals + 2)})"
         else:
-            line += f"WRONG    exact {_fmt(c.expected, max(c.decimals + 2, 4))}"
+            line += f"WRONG    expected {_fmt(c.expected, max(c.decimals + 2, 4))}"
             why = []
             if c.follows:
                 why.append(f"follows from your earlier value{'s' if len(c.follows_from) > 1 else ''} "
