@@ -101,7 +101,7 @@ def test_printed_with_the_document_matrix_17_values_are_wrong_each_explained(tmp
     # the digits behind its printed 0.526 and 0.249 kept: 0.697 · 0.1318 = 0.0918.
     assert not result["dE/dh0"].ok and result["dE/dh0"].mistake.name == "updated_weights_backprop"
     r = CliRunner().invoke(cli, ["check", str(spec), str(_write(tmp_path, SEED_002))])
-    assert "o                   0.526  WRONG    expected 0.5330; follows from your earlier value o_pre = 0.103" in r.output
+    assert "o                   0.526  WRONG    expected 0.53295; follows from your earlier value o_pre = 0.103" in r.output
 
 
 def _write(tmp_path, text, name="key.csv"):
