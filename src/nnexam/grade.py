@@ -548,11 +548,13 @@ def _substitutions(graph: StepGraph, names: Sequence[str], rules: Sequence[Rule]
         rows = np.flatnonzero(undiagnosed[:, i])
         if q not in graph or not len(rows):
             continue
-        env = _rows(chain, rows, len(undiagnosed))
-        for cand in substitutions(graph, graph[q], labels):
+        candidates = substitutions(graph, graph[q], labels)
+        needed = {nm for c in candidates for nm in c.rewrite(graph[q], graph).symbols()}
+        env = _rows({nm: chain[nm] for nm in needed}, rows, len(undiagnosed))
+        for cand in candidates:
             if not len(rows):
                 break
-            value = np.broadcast_to(evaluate_step(cand.rewrite(graph[q], graph), {k: v for k, v in env.items()}), (len(rows),))
+            value = np.broadcast_to(evaluate_step(cand.rewrite(graph[q], graph), env), (len(rows),))
             lo, hi = _around(rules[i], value, below[rows, i], above[rows, i])
             hit = within(submitted[rows, i], lo, hi) & ~within(value, own_low[rows, i], own_high[rows, i])
             if hit.any():

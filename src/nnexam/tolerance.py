@@ -22,35 +22,31 @@ import numpy as np
 
 # Floating-point slack: 0.1235 typed for t = 0.12345 exactly at the edge must not fail on 1 ulp.
 _SLACK = 1e-9
-# A value within this many units (scaled to the last digit) of a grid point or a half is on it:
-# 0.3775 computed as 0.37749999999999995 truncates to 0.3775, not 0.3774.
+# A value within this many units of its last digit from a grid point or a half is on it: 0.3775
+# computed as 0.37749999999999995 truncates to 0.3775, not 0.3774 (float error is ~1e-12 units).
 _GRID_SLACK = 1e-7
-
-
-def _scaled(v: np.ndarray, decimals: int) -> tuple[np.ndarray, float, np.ndarray]:
-    scale = 10.0 ** decimals
-    x = np.asarray(v, dtype=float) * scale
-    return x, scale, _GRID_SLACK * np.maximum(1.0, np.abs(x) * 1e-9)
 
 
 def written_low(v: np.ndarray, decimals: int) -> np.ndarray:
     """The lowest a student writes for the value v at `decimals`: v, its rounding or its truncation."""
+    v = np.asarray(v, dtype=float)
+    scale = 10.0 ** decimals
     with np.errstate(over="ignore", invalid="ignore"):
-        x, scale, eps = _scaled(v, decimals)
-        rounded = np.floor(x + 0.5 - eps)  # a half rounds either way
-        truncated = np.where(x >= 0, np.floor(x + eps), np.ceil(x - eps))
-        out = np.minimum(np.minimum(rounded, truncated) / scale, v)
-    return np.where(np.isfinite(x), out, v)
+        x = v * scale
+        rounded = np.floor(x + (0.5 - _GRID_SLACK))  # a half rounds either way
+        truncated = np.trunc(x + np.copysign(_GRID_SLACK, x))  # toward zero
+        return np.minimum(np.minimum(rounded, truncated) / scale, v)  # inf and NaN pass through
 
 
 def written_high(v: np.ndarray, decimals: int) -> np.ndarray:
     """The highest a student writes for the value v at `decimals`: v, its rounding or its truncation."""
+    v = np.asarray(v, dtype=float)
+    scale = 10.0 ** decimals
     with np.errstate(over="ignore", invalid="ignore"):
-        x, scale, eps = _scaled(v, decimals)
-        rounded = np.ceil(x - 0.5 + eps)
-        truncated = np.where(x >= 0, np.floor(x + eps), np.ceil(x - eps))
-        out = np.maximum(np.maximum(rounded, truncated) / scale, v)
-    return np.where(np.isfinite(x), out, v)
+        x = v * scale
+        rounded = np.ceil(x - (0.5 - _GRID_SLACK))
+        truncated = np.trunc(x + np.copysign(_GRID_SLACK, x))
+        return np.maximum(np.maximum(rounded, truncated) / scale, v)
 
 
 def written_interval(lo: np.ndarray, hi: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
