@@ -483,8 +483,8 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
             why = []
             if c.follows:
                 why.append(f"follows from your earlier value{'s' if len(c.follows_from) > 1 else ''} "
-                           f"{', '.join(c.follows_from)} (they give {_fmt(c.own, c.decimals + 2)})"
-                           if c.follows_from else f"follows from your earlier values (they give {_fmt(c.own, c.decimals + 2)})")
+                           f"{', '.join(c.follows_from)} (giving {_fmt(c.own, c.decimals + 2)})"
+                           if c.follows_from else f"follows from your earlier values (giving {_fmt(c.own, c.decimals + 2)})")
             elif c.off_by is not None and c.off_by <= 2:
                 why.append(f"{c.off_by} in the last digit off")
             if c.mistake is not None and not c.follows:
