@@ -192,3 +192,28 @@ def test_abs_and_rel_keep_their_meaning_on_top_of_the_reachable_interval():
     assert low[0] == pytest.approx(0.497, abs=2e-9) and high[0] == pytest.approx(0.5024, abs=2e-9)
     low, high = accepted("rel", 0.01, 4, t, lo, hi)
     assert low[0] == pytest.approx(0.499 - 0.00505, abs=2e-9) and high[0] == pytest.approx(0.5004 + 0.00505, abs=2e-9)
+
+
+@pytest.mark.parametrize("bank_name", ["classic", "classic-bits", "relu-3-2-1", "softmax-2-3-2", "bce-2-2-1"])
+def test_any_mix_of_rounding_truncating_and_keeping_scores_full_marks_on_every_bank(bank_name):
+    # Whole chains, every step: each student rounds, truncates or keeps each step at random (seeded).
+    from test_grade_support import wide_csv
+
+    from nnexam.bank import load_bank
+    from nnexam.generate import class_ids, generate
+    from nnexam.grade import grade, parse_submissions
+    from nnexam.table import read_table
+
+    bank = load_bank(bank_name)
+    m = generate(bank, "mix", class_ids(40))
+    decimals = {q.name: q.decimals for q in m.questions}
+    rng = np.random.default_rng(10)
+    answers = []
+    for s in m.students:
+        env = {k: np.array([v]) for k, v in s.network.givens().items()}
+        for step in m.graph.steps:
+            v = np.asarray(step.expr.evaluate(env), dtype=float).reshape(1)
+            env[step.name] = paper(v, decimals.get(step.name, bank.decimals), rng.integers(0, 3, 1))
+        answers.append({q.name: repr(float(env[q.name][0])) for q in m.questions})
+    g = grade(m, parse_submissions(read_table(wide_csv(m, answers), "answers.csv"), m))
+    assert (g.score == g.max_score).all(), [(m.questions[j].label, i) for i, j in zip(*np.nonzero(g.verdict != 0))][:5]

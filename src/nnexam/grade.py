@@ -5,15 +5,16 @@ per submission (a row of the wide layout, or one student's rows of the long layo
 blanks and unreadable cells listed. `grade` marks every entry at once with numpy, one column per
 question:
 
-1. correct: within the question's tolerance plus the rounding band of the step (how far rounding
-   or truncating every earlier step at the stated decimals can move it);
-2. follow-through: the step's formula re-evaluated on the student's own earlier values (blank or
-   absurd ones replaced by the computed value, and then earning nothing for what depends on them);
+1. correct: in the interval tolerance.accepted gives (what honest rounding or truncation of every
+   earlier step at its decimals reaches, then the question's tolerance; docs/tolerance.md);
+2. follow-through: the same rule on the student's own earlier values (blank or absurd ones
+   replaced by the computed value, and then earning nothing for what depends on them);
 3. diagnosis: a wrong answer matching a common mistake (mistakes.MISTAKES), on the full mistaken
-   chain or on the student's own chain, is named.
+   chain or on the student's own chain, is named; else the first single substitution in the
+   step's formula that gives it (mistakes.substitutions) is attached as a likely cause.
 
-`check_key` marks an instructor's hand-worked key the same way, with each value's tolerance taken
-from the decimals it was written with.
+`check_key` marks an instructor's hand-worked key strictly: a value is right when it is the exact
+value rounded or truncated at the decimals it is written with; a wrong one is explained.
 """
 
 from __future__ import annotations
