@@ -12,12 +12,10 @@ grader reports the first that reproduces an answer as its likely cause.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
-
 import re
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
-from .expr import Add, Const, Div, Expr, Func, Mul, Neg, Square, Sub, Sym, add
+from .expr import Add, Div, Expr, Func, Mul, Neg, Square, Sub, Sym, add
 from .graph import Step, StepGraph, softmax_ce
 
 
