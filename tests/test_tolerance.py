@@ -217,3 +217,40 @@ def test_any_mix_of_rounding_truncating_and_keeping_scores_full_marks_on_every_b
         answers.append({q.name: repr(float(env[q.name][0])) for q in m.questions})
     g = grade(m, parse_submissions(read_table(wide_csv(m, answers), "answers.csv"), m))
     assert (g.score == g.max_score).all(), [(m.questions[j].label, i) for i, j in zip(*np.nonzero(g.verdict != 0))][:5]
+
+
+def test_accepted_bounds_are_exactly_what_grade_accepts_and_mistaken_answers_lie_outside():
+    # The interface LMS quiz exports use: [low, high] per (student, question).
+    from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+    from test_grade_support import wide_csv
+
+    from nnexam.bank import load_bank
+    from nnexam.generate import class_ids, generate
+    from nnexam.grade import accepted_bounds, grade, mistaken_answers, parse_submissions
+    from nnexam.table import read_table
+
+    m = generate(load_bank("classic"), "bounds", class_ids(30))
+    exact, low, high = accepted_bounds(m)
+    assert exact.shape == low.shape == high.shape == (30, len(m.questions))
+    assert (low <= exact).all() and (exact <= high).all()
+    q0 = m.questions[0]  # out_h1: from givens alone, so t, its rounding, its truncation and between
+    for i in range(30):
+        t = Decimal(repr(float(exact[i, 0])))
+        unit = Decimal(1).scaleb(-q0.decimals)
+        ends = [t, t.quantize(unit, ROUND_HALF_UP), t.quantize(unit, ROUND_DOWN)]
+        assert low[i, 0] == pytest.approx(float(min(ends)), abs=2e-9) and high[i, 0] == pytest.approx(float(max(ends)), abs=2e-9)
+
+    def marks(values):
+        answers = [{q.name: repr(float(values[i, j])) for j, q in enumerate(m.questions)} for i in range(30)]
+        return grade(m, parse_submissions(read_table(wide_csv(m, answers), "answers.csv"), m)).verdict
+
+    assert (marks(low) == 0).all() and (marks(high) == 0).all()
+    step = 1e-6 * np.maximum(1.0, np.abs(exact))
+    # Just outside: wrong (only the outside answer changes; later answers follow from it, or stay right).
+    outside = marks(np.where(np.arange(len(m.questions)) == 3, high + step, exact))
+    assert (outside[:, 3] != 0).all() and (np.delete(outside, 3, axis=1) <= 1).all()
+    for mistake, values in mistaken_answers(m):
+        shown = ~np.isnan(values)
+        assert shown.any()
+        assert not ((values >= low) & (values <= high) & shown).any(), mistake.name
