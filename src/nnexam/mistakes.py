@@ -194,22 +194,20 @@ def _same_kind(name: str, available: Sequence[str]) -> list[str]:
     kind, layer, suffix = _kind(name)
     if not kind:
         return []
-    out = []
+    same, near = [], []  # same kind first: out_h1 for out_h2 is likelier than net_h1 for out_h2
     for other in available:
         if other == name:
             continue
         k, l, s = _kind(other)
         if (k, l, s) == (kind, layer, suffix):
-            out.append(other)
+            same.append(other)
         elif {k, kind} == {"a", "z"} and l == layer and s == suffix and layer > 0:
-            out.append(other)
+            near.append(other)
         elif {k, kind} == {"a", "dE_da"} and l == layer:
-            out.append(other)
-        elif kind == "w_new" and other == name[: -len("_new")]:
-            out.insert(0, other)  # the old weight for the new: the likeliest
-        elif kind == "b_new" and other == name[: -len("_new")]:
-            out.insert(0, other)
-    return out
+            near.append(other)
+        elif kind in ("w_new", "b_new") and other == name[: -len("_new")]:
+            same.insert(0, other)  # the old weight for the new: the likeliest
+    return same + near
 
 
 def _replace(expr: Expr, target: Expr, new: Expr) -> Expr:
