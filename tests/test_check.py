@@ -137,3 +137,18 @@ def test_a_decimal_comma_in_a_comma_separated_key_is_unreadable_not_zero(tmp_pat
     # Semicolon-separated, the decimal comma reads as grade reads it.
     r = CliRunner().invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(_write(tmp_path, "out_h1;E_total\n0,5933;0,2984\n"))])
     assert r.exit_code == 0 and "2 right, 0 wrong" in r.output
+
+
+def test_grade_long_layout_reads_a_split_decimal_comma_as_unreadable_not_zero():
+    from test_grade_support import make_manifest
+
+    from nnexam.grade import grade, parse_submissions
+
+    m = make_manifest(students=1)
+    sid = m.students[0].id
+    text = f"student_id,question,answer\n{sid},out_h1,0,5933\n{sid},out_h2,0.5969\n"
+    subs = parse_submissions(read_table(text.encode(), "long.csv"), m)
+    g = grade(m, subs)
+    rec = {a.label: a for a in g.record(0).answers}
+    assert rec["out_h1"].verdict == "unreadable" and rec["out_h1"].text == "0,5933"
+    assert g.status[0] == "unreadable cells" and "decimal comma" in " ".join(g.notes[0])

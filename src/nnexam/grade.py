@@ -211,6 +211,7 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     cells: list[dict[int, tuple[str, int]]] = []
     issues: list[list[tuple[str, str]]] = []
     question_of: dict[str, int | None] = {}  # each spelling of a label matched once
+    split: set[tuple[int, int]] = set()  # answers spread over more cells than the header has
 
     def get(row: tuple[str, ...], c: int | None) -> str:
         return row[c] if c is not None and c < len(row) else ""
@@ -239,6 +240,12 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
             issues[e].append((DUPLICATE, f"line {line}: {manifest.questions[qi].label} answered again (line {cells[e][qi][1]}); the later answer is graded"))
         if a_col >= len(row):
             issues[e].append(("", f"line {line}: no answer cell for {manifest.questions[qi].label} (blank)"))
+        if len(row) > len(table.header) and any(row[len(table.header):]):
+            # "0,5206" split in two cells, the answer cell holding "0": never read as a number.
+            split.add((e, qi))
+            cells[e][qi] = (table.delimiter.join(row[a_col:]), line)
+            continue
+        split.discard((e, qi))
         cells[e][qi] = (get(row, a_col), line)
     n = len(order)
     values = np.full((n, nq), np.nan)
@@ -246,6 +253,9 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     texts = [[""] * n for _ in range(nq)]
     answered = [(e, qi, text, line) for e, answers in enumerate(cells) for qi, (text, line) in answers.items()]
     parsed, bad = parse_column([text for _, _, text, _ in answered])  # every answer at once
+    if split:
+        bad = sorted(set(bad) | {j for j, (e, qi, _, _) in enumerate(answered) if (e, qi) in split})
+        parsed[bad] = np.nan
     if answered:
         values[[a[0] for a in answered], [a[1] for a in answered]] = parsed
     for e, qi, text, _ in answered:
@@ -253,7 +263,8 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     for j in bad:
         e, qi, text, line = answered[j]
         unreadable[e, qi] = True
-        issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number"))
+        why = " (more cells than the header: a decimal comma in a comma-separated file?)" if (e, qi) in split else ""
+        issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number{why}"))
     return Submissions(table.source, "long", tuple(lines), tuple(order), tuple(variants), values,
                        tuple(tuple(t) for t in texts), unreadable, tuple(tuple(i) for i in issues), table.warnings)
 
