@@ -487,8 +487,9 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     for i, q in enumerate(names):
         if q in graph:
             own[:, i] = np.broadcast_to(evaluate_step(graph[q].expr, chain), (n,))
-    # Follow-through, by the same rule on the student's own values: their written answers are
-    # exact, the steps they were not asked for may be rounded on the way.
+    # Follow-through, by the same rule on the student's own values: they went on from each answer
+    # as written or from the digits behind it (tolerance.kept_interval); the steps they were not
+    # asked for may be rounded on the way.
     own_values = dict(chain)
     own_values.update({q: own[:, i] for i, q in enumerate(names) if q in graph})
     own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)})
