@@ -84,3 +84,71 @@ def test_check_cli_exit_codes_and_output(tmp_path):
         bad.write_text(content)
         r = runner.invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(bad)])
         assert r.exit_code == 2 and message in r.stderr, r.stderr
+
+
+# --- issue 10: as strict as a careful second marker ---------------------------------------------
+
+
+def test_printed_with_the_document_matrix_17_values_are_wrong_each_explained(tmp_path):
+    spec = tmp_path / "esuli_printed.toml"
+    spec.write_text((EXAMPLES / "esuli_3-2-1.toml").read_text().replace("[[0.7, -1.1]]", "[[0.8, -1.1]]"))
+    result = {c.label: c for c in check(spec, SEED_002)}
+    wrong = [c for c in result.values() if not c.ok]
+    assert len(wrong) == 17
+    assert result["o"].follows_from == ("o_pre = 0.103",)  # 1/(1 + e^-0.103) = 0.5257: the document's own o_pre
+    assert result["E"].follows_from == ("o = 0.526",)
+    # 0.092 = 0.7 · 0.131 (the document's real weight) is also what its printed w100* = 0.696 gives with
+    # the digits behind its printed 0.526 and 0.249 kept: 0.697 · 0.1318 = 0.0918.
+    assert not result["dE/dh0"].ok and result["dE/dh0"].mistake.name == "updated_weights_backprop"
+    r = CliRunner().invoke(cli, ["check", str(spec), str(_write(tmp_path, SEED_002))])
+    assert "o                   0.526  WRONG    expected 0.53295; follows from your earlier value o_pre = 0.103" in r.output
+
+
+def _write(tmp_path, text, name="key.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_one_unit_off_in_the_last_digit_is_flagged_and_said(tmp_path):
+    # net_h1 = 0.05 · 0.15 + 0.10 · 0.20 + 0.35 = 0.3775 exactly: 0.3774 and 0.3776 are wrong.
+    text = "name,value\nnet_h1,0.3774\nnet_h2,0.3926\nout_h1,0.5933\nout_o1,0.75136\nE_total,0.30\n"
+    result = {c.label: c for c in check(EXAMPLES / "mazur_2-2-2.toml", text)}
+    assert not result["net_h1"].ok and result["net_h1"].off_by == 1
+    assert not result["net_h2"].ok and result["net_h2"].off_by == 1  # 0.3925 exactly
+    assert result["out_h1"].ok and result["out_o1"].ok  # 0.59327 rounded; 0.751365 truncated
+    assert result["E_total"].ok and result["E_total"].decimals == 2  # 0.298: "0.30" has two decimals
+    r = CliRunner().invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(_write(tmp_path, text))])
+    assert r.exit_code == 1
+    assert "net_h1         0.3774  WRONG    expected 0.377500; 1 in the last digit off" in r.output
+    assert "3 right, 2 wrong" in r.output
+
+
+def test_a_single_substitution_is_named_in_check(tmp_path):
+    text = "name,value\nout_o1,0.7514\ndE/dw6,0.0822\n"  # δ_o1 · out_h1 = 0.08217 where δ_o1 · out_h2 belongs
+    r = CliRunner().invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(_write(tmp_path, text))])
+    assert "likely cause: ∂E_total/∂w6 used out_h1 where out_h2 belongs" in r.output
+
+
+def test_a_decimal_comma_in_a_comma_separated_key_is_unreadable_not_zero(tmp_path):
+    for text in ("out_h1,E_total\n0,5933,0,2984\n", "name,value\nout_h1,0,5325\n"):
+        r = CliRunner().invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(_write(tmp_path, text))])
+        assert r.exit_code == 2 and "a decimal comma in a comma-separated file?" in r.stderr, r.output
+    # Semicolon-separated, the decimal comma reads as grade reads it.
+    r = CliRunner().invoke(cli, ["check", str(EXAMPLES / "mazur_2-2-2.toml"), str(_write(tmp_path, "out_h1;E_total\n0,5933;0,2984\n"))])
+    assert r.exit_code == 0 and "2 right, 0 wrong" in r.output
+
+
+def test_grade_long_layout_reads_a_split_decimal_comma_as_unreadable_not_zero():
+    from test_grade_support import make_manifest
+
+    from nnexam.grade import grade, parse_submissions
+
+    m = make_manifest(students=1)
+    sid = m.students[0].id
+    text = f"student_id,question,answer\n{sid},out_h1,0,5933\n{sid},out_h2,0.5969\n"
+    subs = parse_submissions(read_table(text.encode(), "long.csv"), m)
+    g = grade(m, subs)
+    rec = {a.label: a for a in g.record(0).answers}
+    assert rec["out_h1"].verdict == "unreadable" and rec["out_h1"].text == "0,5933"
+    assert g.status[0] == "unreadable cells" and "decimal comma" in " ".join(g.notes[0])

@@ -23,8 +23,8 @@ from nnexam.generate import answer_key, class_ids, generate, submission_template
 from nnexam.manifest import load_manifest, manifest_from_dict
 from nnexam.rng import draw_index, splitmix64, student_key, variant_code
 from nnexam.lms import parse_roster, read_roster
-from nnexam.solve import evaluate, rounding_bands
-from nnexam.tolerance import accept_width
+from nnexam.solve import evaluate, reachable_intervals
+from nnexam.tolerance import accepted
 
 GOLDEN = Path(__file__).parent / "golden" / "variants.json"
 MASK = (1 << 64) - 1
@@ -170,7 +170,7 @@ def assert_fair(manifest, bank) -> None:
     givens = manifest.givens()
     values = evaluate(graph, givens)
     decimals = {s.name: bank.decimals for s in graph.steps} | {q.name: q.decimals for q in qs}
-    band = rounding_bands(graph, values, decimals)
+    reach = reachable_intervals(graph, values, decimals)
     acts = bank.arch.activations
     key = key_rows(manifest)
     for i, student in enumerate(manifest.students):
@@ -203,11 +203,16 @@ def assert_fair(manifest, bank) -> None:
         for flag in MISTAKE_FLAGS:
             wrong = reference(net, flag)
             for q in qs:
-                moved = abs(wrong[q.name] - ref[q.name])
-                b = band[q.name][i]
-                width = accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, np.array([ref[q.name]]), np.array([b]))[0]
-                if moved > max(b, 1e-12):
-                    assert moved > 2 * width, (student.id, flag, q.name, moved, width)
+                # Issue 10: a mistake that moves an answer beyond what honest rounding reaches keeps
+                # the interval accepted around it apart from the interval accepted as right.
+                t, w = ref[q.name], wrong[q.name]
+                lo, hi = float(reach[q.name][0][i]), float(reach[q.name][1][i])
+                if lo - 1e-12 <= w <= hi + 1e-12:
+                    continue
+                rule = (q.tolerance_kind, q.tolerance_value, q.decimals)
+                low, high = (float(v[0]) for v in accepted(*rule, np.array([t]), np.array([lo]), np.array([hi])))
+                m_low, m_high = (float(v[0]) for v in accepted(*rule, np.array([w]), np.array([w + lo - t]), np.array([w + hi - t])))
+                assert m_high < low or m_low > high, (student.id, flag, q.name, t, w, (low, high), (m_low, m_high))
 
 
 def test_thousand_students_distinct_and_fair():

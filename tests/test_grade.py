@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -11,7 +13,7 @@ from nnexam.mistakes import applicable
 from nnexam.solve import evaluate
 from nnexam.table import read_table
 
-from test_grade_support import fmt, keys, make_manifest, rounded_chain, wide_csv
+from test_grade_support import fmt, keys, make_manifest, rounded_chain, truncate, wide_csv
 
 SPECS = ["mazur_2-2-2", "bits_2-2-2", "esuli_3-2-1"]
 
@@ -30,7 +32,7 @@ def test_exact_rounded_and_truncated_chains_get_full_marks(spec):
     exact = keys(m)
     answers = [as_text(m, exact[0], 3), as_text(m, rounded_chain(m, 1, 3), 3),
                as_text(m, rounded_chain(m, 2, 3, "trunc"), 3),
-               {q.name: f"{np.trunc(exact[3][q.name] * 1000) / 1000:.3f}" for q in m.questions}]
+               {q.name: f"{truncate(exact[3][q.name], 3):.3f}" for q in m.questions}]
     g = run(m, answers)
     assert g.status == ("graded",) * 4
     assert g.score.tolist() == [g.max_score] * 4
@@ -127,17 +129,28 @@ def test_mistake_made_at_one_step_then_carried_on():
     assert g.score[0] == g.max_score - 2  # dE/dout_o1 and dE/dout_o2
 
 
+def written_hull(t: float, decimals: int = 4) -> tuple[float, float]:
+    """[min, max] of t, t rounded (half up or down) and t truncated at `decimals`, in exact decimal arithmetic."""
+    exact = Decimal(repr(t))
+    unit = Decimal(1).scaleb(-decimals)
+    options = [exact, exact.quantize(unit, ROUND_HALF_UP), exact.quantize(unit, ROUND_HALF_EVEN), exact.quantize(unit, ROUND_DOWN)]
+    return float(min(options)), float(max(options))
+
+
 @pytest.mark.parametrize("kind,value", [("decimals", 0.0), ("abs", 0.002), ("rel", 0.01)])
 def test_just_outside_the_tolerance_is_wrong_just_inside_is_right(kind, value):
     m = make_manifest(students=2, kind=kind, value=value)
     k = keys(m)
-    q = m.questions[0]  # out_h1: reads only givens, so its rounding band is 0
+    q = m.questions[0]  # out_h1: reads only givens, so its reachable interval is the point t
     t = k[0][q.name]
-    width = {"decimals": 1e-4, "abs": 0.002, "rel": 0.5e-4 + 0.01 * abs(t)}[kind]
     inside = {qq.name: repr(k[0][qq.name]) for qq in m.questions}
     outside = dict(inside)
-    inside[q.name] = repr(t + 0.98 * width)
-    outside[q.name] = repr(t + 1.02 * width)
+    if kind == "decimals":  # t itself, or between t and its rounding or truncation: nothing else
+        low, high = written_hull(t)
+        inside[q.name], outside[q.name] = repr(high), repr(high + 0.02e-4)
+    else:
+        width = {"abs": 0.002, "rel": 0.5e-4 + 0.01 * abs(t)}[kind]
+        inside[q.name], outside[q.name] = repr(t + 0.98 * width), repr(t + 1.02 * width)
     g = run(m, [inside, outside], ids=[m.students[0].id, m.students[0].id + "x"])
     assert g.record(0).answers[0].verdict == "correct"
     g2 = run(m, [outside])
@@ -147,15 +160,29 @@ def test_just_outside_the_tolerance_is_wrong_just_inside_is_right(kind, value):
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(min_value=-0.99, max_value=0.99), st.integers(min_value=0, max_value=3))
-def test_decimals_rule_accepts_exactly_the_values_within_one_unit(frac, student):
+def test_decimals_rule_accepts_exactly_t_and_its_rounding_or_truncation_and_between(frac, student):
     m = make_manifest(students=4)
     k = keys(m)[student]
     q = m.questions[0]
     answers = {qq.name: repr(k[qq.name]) for qq in m.questions}
-    answers[q.name] = repr(k[q.name] + frac * 2e-4)  # up to two units of the 4th decimal away
+    s = k[q.name] + frac * 2e-4  # up to two units of the 4th decimal away
+    answers[q.name] = repr(s)
     ids, variants = [m.students[student].id], [m.students[student].variant]
     g = run(m, [answers], ids=ids, variants=variants)
-    assert (g.verdict[0, 0] == 0) == (abs(frac) * 2e-4 <= 1e-4 + 1e-12)
+    low, high = written_hull(k[q.name])
+    assert (g.verdict[0, 0] == 0) == (low - 1e-9 <= s <= high + 1e-9)
+
+
+def test_one_unit_off_in_the_last_digit_is_wrong_for_an_exact_step():
+    # Issue 10: net_h1 = 0.3775 exactly (givens only) accepts 0.3775 and not 0.3774 or 0.3776.
+    m = make_manifest(students=1, kinds=("z",))
+    t = keys(m)[0]["z1_1"]
+    assert f"{t:.10f}" == "0.3775000000"
+    texts = {"0.3775": "correct", "0.37750": "correct", "0.3774": "wrong", "0.3776": "wrong"}
+    for text, verdict in texts.items():
+        answers = {q.name: repr(keys(m)[0][q.name]) for q in m.questions} | {"z1_1": text}
+        g = run(m, [answers])
+        assert {a.name: a.verdict for a in g.record(0).answers}["z1_1"] == verdict, text
 
 
 def test_grading_is_vectorized_and_deterministic():

@@ -124,8 +124,12 @@ def _plain_feedback(g, e: int) -> str:
             line += f": follows from your own earlier answers (they give {_at(a.own, q.decimals)})"
         elif a.verdict == "known mistake":
             line += f": {a.mistake.title}. {a.mistake.explanation}"
-        elif a.verdict == "wrong" and a.own == a.own and _at(a.own, q.decimals) != _at(a.expected, q.decimals):
-            line += f" (from your own earlier answers this step gives {_at(a.own, q.decimals)})"
+        elif a.verdict == "wrong":
+            if a.mistake is not None:  # a single substitution in the step's formula
+                assert a.mistake.likely
+                line += f"; likely cause: {a.mistake.title}"
+            if a.own == a.own and _at(a.own, q.decimals) != _at(a.expected, q.decimals):
+                line += f" (from your own earlier answers this step gives {_at(a.own, q.decimals)})"
         elif a.verdict == "unreadable":
             line += ": not a number, so not marked"
         lines.append(line)

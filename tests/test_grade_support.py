@@ -73,9 +73,15 @@ def rounded_chain(manifest: Manifest, student: int, decimals: int, how: str = "r
     scale = 10.0 ** decimals
     for step in graph.steps:
         v = float(np.asarray(evaluate_step(step.expr, env)).reshape(-1)[0])
-        v = round(v, decimals) if how == "round" else float(np.trunc(v * scale) / scale)
+        v = round(v, decimals) if how == "round" else truncate(v, decimals)
         env[step.name] = np.array([v])
     return {k: float(v[0]) for k, v in env.items()}
+
+
+def truncate(v: float, decimals: int) -> float:
+    """v truncated toward zero at `decimals`, as on paper: 0.393 (stored as 0.39299999999999996) stays 0.393."""
+    scale = 10.0 ** decimals
+    return float(np.trunc(round(v * scale, 6)) / scale)
 
 
 def fmt(v: float, decimals: int = 4) -> str:

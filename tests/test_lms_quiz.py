@@ -141,11 +141,11 @@ def test_moodle_xml_cloze_gaps_as_moodle_parses_them(pool):
             assert gap["numerical"]
             right, *wrong = gap["alternatives"]
             assert right["fraction"] == 1.0 and right["number"]
-            width = high[i, qi] - key[i, qi]
+            width = high[i, qi] - low[i, qi]  # the interval may be lopsided: the gap is its midpoint ± half
             d = question.decimals
             rounded = round(exact[i, qi], d)
-            truncated = math.trunc(exact[i, qi] * 10 ** d) / 10 ** d
-            for v in (rounded, truncated, exact[i, qi]):
+            truncated = math.trunc(round(exact[i, qi] * 10 ** d, 6)) / 10 ** d  # 0.799 in floats is 0.79899...: still 0.799
+            for v in (rounded, truncated, exact[i, qi], low[i, qi], high[i, qi]):
                 assert moodle_accepts(right["answer"], right["margin"], v), (question.label, v)
             for v in (exact[i, qi] + 2 * width, exact[i, qi] - 2 * width):
                 assert not moodle_accepts(right["answer"], right["margin"], v), (question.label, v)
@@ -231,7 +231,7 @@ def test_canvas_package_layout_and_blanks(pool):
                 assert low[i, qi] <= float(s) <= high[i, qi], (q.label, s)
             d = q.decimals
             rounded = f"{round(exact[i, qi], d):.{d}f}"
-            truncated = f"{math.trunc(exact[i, qi] * 10 ** d) / 10 ** d:.{d}f}"
+            truncated = f"{math.trunc(round(exact[i, qi] * 10 ** d, 6)) / 10 ** d:.{d}f}"
             for form in (rounded, truncated):
                 form = form.lstrip("-") if float(form) == 0 else form
                 assert form in strings, (q.label, form, strings)
@@ -276,7 +276,7 @@ def _answers(m):
     d = [q.decimals for q in qs]
     typed = lambda values: [f"{v:.{k}f}" for v, k in zip(values, d)]
     rows = [("1001", "Ada", "Lovelace", 0, typed(exact[0])),
-            ("1002", "Alan", "Turing", 1, [f"{math.trunc(v * 10 ** k) / 10 ** k:.{k}f}" for v, k in zip(exact[1], d)])]
+            ("1002", "Alan", "Turing", 1, [f"{math.trunc(round(v * 10 ** k, 6)) / 10 ** k:.{k}f}" for v, k in zip(exact[1], d)])]
     # follow-through: the first answer wrong, everything after it computed from it
     wrong = float(exact[2, 0]) + 0.05
     chain = evaluate(m.graph, m.givens(np.array([2])), fixed={qs[0].name: np.array([wrong])})

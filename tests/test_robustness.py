@@ -27,7 +27,7 @@ from nnexam.lms import parse_roster, read_roster
 from nnexam.solve import solve
 from nnexam.spec import parse_spec
 from nnexam.table import read_table
-from nnexam.tolerance import accept_width, accepts
+from nnexam.tolerance import accepted, within
 
 from test_grade_support import make_manifest, wide_csv
 
@@ -83,16 +83,19 @@ def test_check_prints_the_quote_warning(tmp_path, examples):
 
 def test_widths_at_the_float64_limit_are_inf_and_accept():
     target = np.array([1e308, -1e308, 0.5])
-    width = accept_width("rel", 2.0, 4, target, np.zeros(3))
-    assert np.isinf(width[:2]).all() and math.isfinite(width[2])
-    assert accepts(np.array([0.0, 0.0, 0.5]), target, width).tolist() == [True, True, True]
-    width = accept_width("abs", 1e308, 4, target, np.array([1e308, 0.0, 0.0]))
-    assert np.isinf(width[0])
+    low, high = accepted("rel", 2.0, 4, target, target, target)
+    assert np.isinf(low[:2]).all() and np.isinf(high[:2]).all() and math.isfinite(high[2] - low[2])
+    assert within(np.array([0.0, 0.0, 0.5]), low, high).tolist() == [True, True, True]
+    with np.errstate(over="ignore"):
+        lo, hi = target - np.array([1e308, 0.0, 0.0]), target + np.array([1e308, 0.0, 0.0])
+    low, high = accepted("abs", 1e308, 4, target, lo, hi)
+    assert np.isinf(high[0])
 
 
 def test_differences_past_the_float64_limit_are_rejected():
-    width = np.full(3, 1e-4)
-    assert accepts(np.array([1e308, -1e308, np.nan]), np.array([-1e308, 1e308, 0.0]), width).tolist() == [False] * 3
+    target = np.array([-1e308, 1e308, 0.0])
+    low, high = accepted("decimals", 0.0, 4, target, target, target)
+    assert within(np.array([1e308, -1e308, np.nan]), low, high).tolist() == [False] * 3
 
 
 def test_a_submission_of_1e308_everywhere_grades_to_zero_without_numpy_warnings():

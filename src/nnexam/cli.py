@@ -765,8 +765,10 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
     """Check a hand-worked key: ANSWERS.csv holds one row of values under a header of labels (as
     `nnexam solve` prints them) or canonical names, any subset; or rows of name,value.
 
-    Values that differ from the exact ones only by rounding or truncation at the decimals they are
-    written with pass. Exit status: 0 all right, 1 any wrong, 2 unreadable input.
+    A value is right when it is the exact value rounded or truncated at the decimals it is written
+    with (0.30 has two). A wrong one is explained: it follows from the key's own earlier values,
+    it is 1 in the last digit off, a named mistake, or a likely single slip in its formula.
+    Exit status: 0 all right, 1 any wrong, 2 unreadable input.
     """
     network = _load_spec(find_spec(spec))
     table = read_table(read_input(answers, "answers"), str(answers))
@@ -783,10 +785,17 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
             line += f"ok       (exact {_fmt(c.expected, c.decimals + 2)})"
         else:
             line += f"WRONG    expected {_fmt(c.expected, max(c.decimals + 2, 4))}"
-            if c.mistake is not None:
-                line += f"; matches the mistake: {c.mistake.title}"
+            why = []
             if c.follows:
-                line += "; follows from the key's own earlier values"
+                why.append(f"follows from your earlier value{'s' if len(c.follows_from) > 1 else ''} "
+                           f"{', '.join(c.follows_from)} (giving {_fmt(c.own, c.decimals + 2)})"
+                           if c.follows_from else f"follows from your earlier values (giving {_fmt(c.own, c.decimals + 2)})")
+            elif c.off_by is not None and c.off_by <= 2:
+                why.append(f"{c.off_by} in the last digit off")
+            if c.mistake is not None and not c.follows:
+                why.append(f"likely cause: {c.mistake.title}" if c.mistake.likely else f"matches the mistake: {c.mistake.title}")
+            if why:
+                line += "; " + "; ".join(why)
         click.echo(line)
     click.echo(f"{len(checked)} values checked against {spec}: {len(checked) - len(wrong)} right, {len(wrong)} wrong")
     if wrong:

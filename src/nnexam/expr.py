@@ -37,6 +37,15 @@ class Expr:
     def evaluate(self, env: Mapping[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
+    def interval(self, env: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) bounds of the value when each symbol lies anywhere in its (low, high) of `env`.
+
+        Plain interval arithmetic: rigorous, and exact for a formula that reads each symbol once
+        (a symbol read twice, as in a·(1 − a), is treated as two independent ones; solve.py splits
+        such symbols' intervals to tighten it).
+        """
+        raise NotImplementedError
+
     def symbols(self) -> tuple[str, ...]:
         """Names this formula reads, in first-use order."""
         seen: dict[str, None] = {}
@@ -69,6 +78,9 @@ class Sym(Expr):
     def evaluate(self, env):
         return env[self.name]
 
+    def interval(self, env):
+        return env[self.name]
+
     def _collect(self, seen):
         seen[self.name] = None
 
@@ -86,6 +98,9 @@ class Const(Expr):
 
     def evaluate(self, env):
         return np.float64(self.value)
+
+    def interval(self, env):
+        return np.float64(self.value), np.float64(self.value)
 
     def render(self, style, lookup, numeric=False):
         if style == "latex" and self.latex:
@@ -105,6 +120,13 @@ class Add(Expr):
         for term in self.terms[1:]:
             total = total + term.evaluate(env)
         return total
+
+    def interval(self, env):
+        lo, hi = self.terms[0].interval(env)
+        for term in self.terms[1:]:
+            a, b = term.interval(env)
+            lo, hi = lo + a, hi + b
+        return lo, hi
 
     def children(self):
         return self.terms
@@ -132,6 +154,10 @@ class Sub(Expr):
     def evaluate(self, env):
         return self.left.evaluate(env) - self.right.evaluate(env)
 
+    def interval(self, env):
+        (a, b), (c, d) = self.left.interval(env), self.right.interval(env)
+        return a - d, b - c
+
     def children(self):
         return (self.left, self.right)
 
@@ -150,6 +176,10 @@ class Neg(Expr):
 
     def evaluate(self, env):
         return -self.arg.evaluate(env)
+
+    def interval(self, env):
+        lo, hi = self.arg.interval(env)
+        return -hi, -lo
 
     def children(self):
         return (self.arg,)
@@ -171,6 +201,12 @@ class Mul(Expr):
         for f in self.factors[1:]:
             total = total * f.evaluate(env)
         return total
+
+    def interval(self, env):
+        lo, hi = self.factors[0].interval(env)
+        for f in self.factors[1:]:
+            lo, hi = _hull(*_corners(lo, hi, *f.interval(env), _times))
+        return lo, hi
 
     def children(self):
         return self.factors
@@ -195,6 +231,12 @@ class Div(Expr):
     def evaluate(self, env):
         return self.num.evaluate(env) / self.den.evaluate(env)
 
+    def interval(self, env):
+        (a, b), (c, d) = self.num.interval(env), self.den.interval(env)
+        lo, hi = _hull(*_corners(a, b, c, d, np.divide))
+        through_zero = (c <= 0) & (d >= 0)  # a denominator that can be 0: no bound
+        return np.where(through_zero, -np.inf, lo), np.where(through_zero, np.inf, hi)
+
     def children(self):
         return (self.num, self.den)
 
@@ -215,6 +257,12 @@ class Square(Expr):
         v = self.arg.evaluate(env)
         return v * v
 
+    def interval(self, env):
+        lo, hi = self.arg.interval(env)
+        top = np.maximum(lo * lo, hi * hi)
+        bottom = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(lo * lo, hi * hi))  # the minimum at 0
+        return bottom, top
+
     def children(self):
         return (self.arg,)
 
@@ -223,6 +271,24 @@ class Square(Expr):
         if _needs_sign_parens(s) and not s.startswith(("(", "\\left(")):
             s = _wrap(s, style)
         return f"{s}^{{2}}" if style == "latex" else f"{s}²"
+
+
+def _corners(a, b, c, d, op):
+    """op on the four corners of [a, b] x [c, d]."""
+    return op(a, c), op(a, d), op(b, c), op(b, d)
+
+
+def _times(a, b):
+    """a · b, with an exact 0 times anything 0 (0 · ln 0 is 0 on paper)."""
+    return np.where((a == 0) | (b == 0), 0.0, a * b)
+
+
+def _hull(*values):
+    """(min, max) over arrays; NaN (0 · inf, say) widens to no bound."""
+    stack = np.broadcast_arrays(*values)
+    lo, hi = np.min(stack, axis=0), np.max(stack, axis=0)
+    bad = np.isnan(lo) | np.isnan(hi)
+    return np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
 
 
 def _sigmoid(v):
@@ -255,6 +321,16 @@ class Func(Expr):
 
     def evaluate(self, env):
         return _FUNCTIONS[self.name][0](np.asarray(self.arg.evaluate(env), dtype=float), self.slope)
+
+    def interval(self, env):
+        lo, hi = self.arg.interval(env)
+        f = _FUNCTIONS[self.name][0]
+        a, b = f(np.asarray(lo, dtype=float), self.slope), f(np.asarray(hi, dtype=float), self.slope)
+        if self.name == "sigmoid_wrong_sign":
+            return b, a  # decreasing
+        if self.name == "ln":
+            a = np.where(lo <= 0, -np.inf, a)  # ln reaches -inf as its argument reaches 0
+        return a, b  # every other function is non-decreasing (leaky slopes lie in [0, 1])
 
     def children(self):
         return (self.arg,)

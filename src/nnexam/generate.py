@@ -23,8 +23,8 @@ from .manifest import Manifest, Question, Shared, StudentVariant
 from .mistakes import BY_NAME, applicable
 from .notation import labels as make_labels, weight_numbers
 from .rng import draw_index, student_keys, variant_code
-from .solve import evaluate, finite_variants, rounding_bands
-from .tolerance import accept_width
+from .solve import evaluate, finite_variants, reachable_intervals
+from .tolerance import accepted
 
 MAX_ATTEMPTS = 500
 RELU_MARGIN = 0.05  # no relu/leaky_relu pre-activation within this of 0 (the kink)
@@ -50,7 +50,8 @@ def rule_description(rule: str) -> str:
     """A readable sentence for a rule name (mistake rules are named mistake:<name>)."""
     if rule.startswith("mistake:"):
         m = BY_NAME[rule[len("mistake:"):]]
-        return f"the mistake '{m.title}' moves every asked answer it changes by more than twice the accepted band"
+        return (f"the mistake '{m.title}' keeps every asked answer it changes out of the interval accepted "
+                "as right, and the two accepted intervals apart")
     return RULES[rule]
 
 
@@ -219,23 +220,27 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
         sub = _take(values, idx)
         decimals = {s.name: bank.decimals for s in graph.steps}
         decimals.update({q.name: q.decimals for q in qs})
-        band = rounding_bands(graph, sub, decimals)
-        width = {q.name: accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], band[q.name]) for q in qs}
+        reach = reachable_intervals(graph, sub, decimals)
+        accept = {q.name: accepted(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], *reach[q.name]) for q in qs}
         for m in mistakes:
             wrong = evaluate(graph, sub_givens, mistake=m)
             bad = np.zeros(len(idx), bool)
             for q in qs:
-                # A mistaken value (or a band) near the float64 limit overflows to inf here: inf moves
-                # are far, inf widths accept; both read right, so numpy need not say so.
+                t, (lo, hi), (low, high) = sub[q.name], reach[q.name], accept[q.name]
+                w = wrong[q.name]
+                # A mistaken value (or a bound) near the float64 limit overflows to inf here: inf
+                # moves are far, inf bounds accept; both read right, so numpy need not say so.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    moved = np.abs(wrong[q.name] - sub[q.name])
-                    twice = 2.0 * width[q.name]
-                # A move within the answer's rounding band is one honest rounding of earlier steps
-                # can make too: the answer reads right either way (E after the update barely feels
-                # a hidden-layer slip). Anything larger must clear twice the accepted band.
-                # NaN (a mistaken ln of a negative, say) is no number a student writes: never close.
-                changed = moved > np.maximum(band[q.name], CHANGED)
-                bad |= changed & (moved <= twice)
+                    # The mistaken answer accepted as a student who rounds would write it: the same
+                    # reachable offsets around the mistaken value.
+                    m_low, m_high = accepted(q.tolerance_kind, q.tolerance_value, q.decimals, w, w + (lo - t), w + (hi - t))
+                    # A move within the reachable interval is one honest rounding of earlier steps
+                    # can make too: the answer reads right either way (E after the update barely
+                    # feels a hidden-layer slip). Any other must keep its accepted interval apart
+                    # from the right answer's, so no answer is both right and that mistake.
+                    # NaN (a mistaken ln of a negative, say) is no number a student writes: never close.
+                    changed = (w < lo - CHANGED) | (w > hi + CHANGED)
+                    bad |= changed & (m_low <= high) & (low <= m_high)
             fails[f"mistake:{m.name}"][idx] = bad
     return fails, values
 

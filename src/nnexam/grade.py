@@ -5,15 +5,16 @@ per submission (a row of the wide layout, or one student's rows of the long layo
 blanks and unreadable cells listed. `grade` marks every entry at once with numpy, one column per
 question:
 
-1. correct: within the question's tolerance plus the rounding band of the step (how far rounding
-   or truncating every earlier step at the stated decimals can move it);
-2. follow-through: the step's formula re-evaluated on the student's own earlier values (blank or
-   absurd ones replaced by the computed value, and then earning nothing for what depends on them);
+1. correct: in the interval tolerance.accepted gives (what honest rounding or truncation of every
+   earlier step at its decimals reaches, then the question's tolerance; docs/tolerance.md);
+2. follow-through: the same rule on the student's own earlier values (blank or absurd ones
+   replaced by the computed value, and then earning nothing for what depends on them);
 3. diagnosis: a wrong answer matching a common mistake (mistakes.MISTAKES), on the full mistaken
-   chain or on the student's own chain, is named.
+   chain or on the student's own chain, is named; else the first single substitution in the
+   step's formula that gives it (mistakes.substitutions) is attached as a likely cause.
 
-`check_key` marks an instructor's hand-worked key the same way, with each value's tolerance taken
-from the decimals it was written with.
+`check_key` marks an instructor's hand-worked key strictly: a value is right when it is the exact
+value rounded or truncated at the decimals it is written with; a wrong one is explained.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from .errors import NnexamError
 from .graph import StepGraph, build_graph
 from .ids import id_key
 from .manifest import Manifest, StudentVariant
-from .mistakes import Mistake, applicable, rewrites
+from .mistakes import Mistake, applicable, rewrites, substitutions
 from .notation import labels as make_labels
-from .solve import evaluate, evaluate_step, rounding_bands
+from .solve import evaluate, evaluate_step, reachable_intervals
 from .spec import Network
 from .table import Table, decimals_written, header_key, parse_column, parse_number, Unreadable
-from .tolerance import accept_width, accepts
+from .tolerance import accepted, last_digit_units, within
 
 # Verdicts, as codes in the arrays and as words in records and files.
 CORRECT, FOLLOW, MISTAKE, WRONG, BLANK, UNREADABLE = range(6)
@@ -323,6 +324,7 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     cells: list[dict[int, tuple[str, int]]] = []
     issues: list[list[tuple[str, str]]] = []
     question_of: dict[str, int | None] = {}  # each spelling of a label matched once
+    split: set[tuple[int, int]] = set()  # answers spread over more cells than the header has
 
     def get(row: tuple[str, ...], c: int | None) -> str:
         return row[c] if c is not None and c < len(row) else ""
@@ -351,6 +353,12 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
             issues[e].append((DUPLICATE, f"line {line}: {manifest.questions[qi].label} answered again (line {cells[e][qi][1]}); the later answer is graded"))
         if a_col >= len(row):
             issues[e].append(("", f"line {line}: no answer cell for {manifest.questions[qi].label} (blank)"))
+        if len(row) > len(table.header) and any(row[len(table.header):]):
+            # "0,5206" split in two cells, the answer cell holding "0": never read as a number.
+            split.add((e, qi))
+            cells[e][qi] = (table.delimiter.join(row[a_col:]), line)
+            continue
+        split.discard((e, qi))
         cells[e][qi] = (get(row, a_col), line)
     n = len(order)
     values = np.full((n, nq), np.nan)
@@ -358,6 +366,9 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     texts = [[""] * n for _ in range(nq)]
     answered = [(e, qi, text, line) for e, answers in enumerate(cells) for qi, (text, line) in answers.items()]
     parsed, bad = parse_column([text for _, _, text, _ in answered])  # every answer at once
+    if split:
+        bad = sorted(set(bad) | {j for j, (e, qi, _, _) in enumerate(answered) if (e, qi) in split})
+        parsed[bad] = np.nan
     if answered:
         values[[a[0] for a in answered], [a[1] for a in answered]] = parsed
     for e, qi, text, _ in answered:
@@ -365,7 +376,8 @@ def _parse_long(table: Table, manifest: Manifest, id_col: int, q_col: int, a_col
     for j in bad:
         e, qi, text, line = answered[j]
         unreadable[e, qi] = True
-        issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number"))
+        why = " (more cells than the header: a decimal comma in a comma-separated file?)" if (e, qi) in split else ""
+        issues[e].append((UNREADABLE_CELLS, f"line {line}, {manifest.questions[qi].label}: {text!r} is not a number{why}"))
     return Submissions(table.source, "long", tuple(lines), tuple(order), tuple(variants), values,
                        tuple(tuple(t) for t in texts), unreadable, tuple(tuple(i) for i in issues), table.warnings)
 
@@ -452,6 +464,11 @@ class Grades:
         return (self.record(i) for i in range(len(self.status)))
 
 
+def rules(manifest: Manifest) -> list[Rule]:
+    """What each question of the exam accepts."""
+    return [Rule(q.tolerance_kind, q.tolerance_value, q.decimals) for q in manifest.questions]
+
+
 def band_decimals(manifest: Manifest) -> dict[str, int]:
     """Decimals a student writes each step with: asked steps their own, others the bank's or the most common."""
     bank = manifest.bank if isinstance(manifest.bank, Mapping) else {}
@@ -490,6 +507,15 @@ def plausible(graph: StepGraph, name: str, value: np.ndarray) -> np.ndarray:
     return ok
 
 
+@dataclass(frozen=True)
+class Rule:
+    """What one question accepts: its tolerance kind and value, and the decimals it is asked at."""
+
+    kind: str
+    value: float
+    decimals: int
+
+
 @dataclass(frozen=True, eq=False)
 class Marks:
     """The verdict arrays of one marking pass (entries x questions)."""
@@ -499,22 +525,61 @@ class Marks:
     verdict: np.ndarray
     mistake: np.ndarray
     mistakes: tuple[Mistake, ...]
+    low: np.ndarray  # the interval accepted as correct
+    high: np.ndarray
+
+
+def _intervals(rules: Sequence[Rule], names: Sequence[str], centre: Mapping[str, np.ndarray],
+               reach: Mapping[str, tuple[np.ndarray, np.ndarray]] | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high) accepted per (entry, question) around `centre`, and the reachable offsets (below, above) it used."""
+    nq = len(names)
+    low, high = np.empty((n, nq), order="F"), np.empty((n, nq), order="F")
+    below, above = np.zeros((n, nq), order="F"), np.zeros((n, nq), order="F")
+    for i, (q, r) in enumerate(zip(names, rules)):
+        t = np.broadcast_to(np.asarray(centre[q], dtype=float), (n,))
+        if reach is not None and q in reach:
+            lo, hi = reach[q]
+            with np.errstate(invalid="ignore"):
+                below[:, i], above[:, i] = lo - t, hi - t
+            low[:, i], high[:, i] = accepted(r.kind, r.value, r.decimals, t, lo, hi)
+        else:  # a given (check_key): exactly as printed
+            low[:, i], high[:, i] = accepted(r.kind, r.value, r.decimals, t, t, t) if reach is not None else _point(t)
+    return low, high, below, above
+
+
+def _point(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    slack = 1e-9 * np.maximum(1.0, np.abs(t))
+    return t - slack, t + slack
+
+
+def _around(rule: Rule, value: np.ndarray, below: np.ndarray, above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What is accepted around another value (a mistaken one) with the same reachable offsets."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return accepted(rule.kind, rule.value, rule.decimals, value, value + below, value + above)
 
 
 def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str], submitted: np.ndarray,
-         width: np.ndarray, unreadable: np.ndarray | None = None, key: Mapping[str, np.ndarray] | None = None) -> Marks:
+         rules: Sequence[Rule], decimals: Mapping[str, int | None] | int | None, unreadable: np.ndarray | None = None,
+         key: Mapping[str, np.ndarray] | None = None, key_band: bool = True,
+         labels: Mapping[str, object] | None = None) -> Marks:
     """Correct, follow-through, known mistake, wrong or blank for every (entry, question), all entries at once.
 
+    `rules` say what each question accepts (tolerance.accepted); `decimals` what a student writes
+    each step at (solve.reachable_intervals). With `key_band` False the exact value alone is
+    right (check_key: a key's own value must be the exact one at its decimals). With `labels`,
+    a wrong answer no named mistake explains is tried against the step's single substitutions.
     Every step is computed entry by entry (elementwise), so the mistaken chains are computed only
     for the entries with an answer still unexplained: the same values, for fewer entries.
     """
     n, nq = submitted.shape
     # Column-major: each question's column is contiguous for the per-question passes below.
-    submitted, width = np.asfortranarray(submitted), np.asfortranarray(width)
+    submitted = np.asfortranarray(submitted)
     if key is None:
         key = evaluate(graph, givens)
     expected = _columns([np.broadcast_to(key[q], (n,)) for q in names], n)
-    correct = accepts(submitted, expected, width)
+    reach = reachable_intervals(graph, key, decimals) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
+    low, high, below, above = _intervals(rules, names, key, reach, n)
+    correct = within(submitted, low, high)
     present = ~np.isnan(submitted)
     valid = present.copy(order="F")
     for i, q in enumerate(names):
@@ -532,22 +597,28 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
             t = t | ~valid[:, column[step.name]]
         tainted[step.name] = t
     own = np.full((n, nq), np.nan, order="F")
-    follow = np.zeros((n, nq), dtype=bool, order="F")
     for i, q in enumerate(names):
-        if q not in graph:
-            continue  # a given (check_key compares those as written)
-        value = np.broadcast_to(evaluate_step(graph[q].expr, chain), (n,))
-        own[:, i] = value
-        follow[:, i] = accepts(submitted[:, i], value, width[:, i]) & ~_any(tainted, graph[q].inputs, n)
+        if q in graph:
+            own[:, i] = np.broadcast_to(evaluate_step(graph[q].expr, chain), (n,))
+    # Follow-through, by the same rule on the student's own values: they went on from each answer
+    # as written or from the digits behind it (tolerance.kept_interval); the steps they were not
+    # asked for may be rounded on the way.
+    own_values = dict(chain)
+    own_values.update({q: own[:, i] for i, q in enumerate(names) if q in graph})
+    own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)})
+    own_low, own_high, own_below, own_above = _intervals(rules, names, own_values, {q: own_reach[q] for q in names if q in graph}, n)
+    follow = within(submitted, own_low, own_high)
+    for i, q in enumerate(names):
+        follow[:, i] &= ~_any(tainted, graph[q].inputs, n) if q in graph else False
     follow &= ~correct
-    mistakes = applicable(graph)
+    mistakes = list(applicable(graph))
     mistake = np.full((n, nq), -1, dtype=np.int16, order="F")
     undiagnosed = present & ~correct & ~follow
     # First the mistake made at this step on the student's own values (the specific explanation),
     # then whole chains computed with the mistake from the givens (two mistakes can end at the
     # same number: a flipped error sign and a + in the update both give w + η·|∂E/∂w|).
     for own_chain in (True, False):
-        for mi, m in enumerate(mistakes):
+        for mi, m in enumerate(mistakes[:]):
             rows = np.flatnonzero(undiagnosed.any(axis=1))  # entries with an answer still unexplained
             if not len(rows):
                 break
@@ -561,23 +632,64 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
                 todo = undiagnosed[rows, i]
                 if q not in graph or not todo.any():
                     continue
-                answer, tolerance = submitted[rows, i], width[rows, i]
+                answer, rule = submitted[rows, i], rules[i]
                 if own_chain:
                     value = np.broadcast_to(evaluate_step(wrong.get(q, graph[q].expr), mine), (len(rows),))
-                    hit = accepts(answer, value, tolerance) & ~accepts(value, own[rows, i], tolerance)
+                    lo, hi = _around(rule, value, own_below[rows, i], own_above[rows, i])
+                    hit = within(answer, lo, hi) & ~within(value, own_low[rows, i], own_high[rows, i])
                 else:
-                    hit = accepts(answer, full[q], tolerance) & ~accepts(full[q], expected[rows, i], tolerance)
+                    value = np.broadcast_to(full[q], (len(rows),))
+                    lo, hi = _around(rule, value, below[rows, i], above[rows, i])
+                    hit = within(answer, lo, hi) & ~within(value, low[rows, i], high[rows, i])
                 newly = rows[todo & hit]
                 mistake[newly, i] = mi
                 undiagnosed[newly, i] = False
+    if labels is not None:
+        _substitutions(graph, names, rules, labels, submitted, chain, own_below, own_above, own_low, own_high,
+                       undiagnosed, mistake, mistakes)
     verdict = np.full((n, nq), WRONG, dtype=np.int8, order="F")
-    verdict[mistake >= 0] = MISTAKE
+    named = mistake >= 0
+    if named.any():
+        likely = np.array([m.likely for m in mistakes], dtype=bool)
+        named &= ~likely[np.maximum(mistake, 0)]
+    verdict[named] = MISTAKE  # a substitution stays "wrong", with its likely cause attached
     verdict[follow] = FOLLOW
     verdict[correct] = CORRECT
     verdict[~present] = BLANK
     if unreadable is not None:
         verdict[unreadable] = UNREADABLE
-    return Marks(expected, own, verdict, mistake, mistakes)
+    return Marks(expected, own, verdict, mistake, tuple(mistakes), low, high)
+
+
+def _substitutions(graph: StepGraph, names: Sequence[str], rules: Sequence[Rule], labels: Mapping[str, object],
+                   submitted: np.ndarray, chain: Mapping[str, np.ndarray], below: np.ndarray, above: np.ndarray,
+                   own_low: np.ndarray, own_high: np.ndarray, undiagnosed: np.ndarray, mistake: np.ndarray,
+                   mistakes: list[Mistake]) -> None:
+    """Name, for each wrong answer still unexplained, the first single substitution in its step's formula that gives it.
+
+    The candidates of a question are the same for every entry (one graph): each is evaluated on the
+    own chains of all the entries still unexplained at that question at once.
+    """
+    for i, q in enumerate(names):
+        rows = np.flatnonzero(undiagnosed[:, i])
+        if q not in graph or not len(rows):
+            continue
+        candidates = substitutions(graph, graph[q], labels)
+        needed = {nm for c in candidates for nm in c.rewrite(graph[q], graph).symbols()}
+        env = _rows({nm: chain[nm] for nm in needed}, rows, len(undiagnosed))
+        for cand in candidates:
+            if not len(rows):
+                break
+            value = np.broadcast_to(evaluate_step(cand.rewrite(graph[q], graph), env), (len(rows),))
+            lo, hi = _around(rules[i], value, below[rows, i], above[rows, i])
+            hit = within(submitted[rows, i], lo, hi) & ~within(value, own_low[rows, i], own_high[rows, i])
+            if hit.any():
+                mistakes.append(cand)
+                mistake[rows[hit], i] = len(mistakes) - 1
+                undiagnosed[rows[hit], i] = False
+                keep = ~hit
+                rows = rows[keep]
+                env = {k: v[keep] for k, v in env.items()}
 
 
 def _columns(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
@@ -755,11 +867,9 @@ def grade(manifest: Manifest, submissions: Submissions, policy: Policy = Policy(
     if len(rows):
         givens = manifest.givens(student[rows])
         key = evaluate(graph, givens)
-        band = rounding_bands(graph, key, band_decimals(manifest))
-        width = np.stack([accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, key[q.name], band[q.name])
-                          for q in questions], axis=1)
         submitted = submissions.values[rows]
-        marks = mark(graph, givens, names, submitted, width, submissions.unreadable[rows], key)
+        marks = mark(graph, givens, names, submitted, rules(manifest), band_decimals(manifest),
+                     submissions.unreadable[rows], key, labels=manifest.labels())
         share = np.select([marks.verdict == CORRECT, marks.verdict == FOLLOW], [1.0, float(policy.follow_through)], 0.0)
         expected[rows], own[rows], verdict[rows], mistake[rows] = marks.expected, marks.own, marks.verdict, marks.mistake
         points[rows] = share * np.array([q.points for q in questions])
@@ -785,13 +895,22 @@ class Checked:
     value: float
     expected: float
     decimals: int
-    ok: bool
-    follows: bool  # wrong, but what the formula gives on the key's own earlier values
-    mistake: Mistake | None
+    ok: bool  # the exact value rounded or truncated at the decimals it is written with
+    follows: bool  # wrong, but what the formula gives on the key's own earlier printed values
+    mistake: Mistake | None  # a named mistake, or (mistake.likely) a single substitution
+    follows_from: tuple[str, ...] = ()  # the earlier printed values it follows from, as "o_pre = 0.103"
+    off_by: int | None = None  # units of its last digit from the nearest accepted value (None: more than 9)
+    own: float = float("nan")  # what the formula gives on the key's own earlier printed values
 
 
 def check_key(network: Network, table: Table) -> tuple[Checked, ...]:
-    """Mark an instructor's key (one row, or name/value rows) against the exact solution."""
+    """Mark an instructor's key (one row, or name/value rows) as a careful second marker would.
+
+    Each value's decimals are read from how it is printed (0.30 has two); it is right when it is
+    the exact value rounded or truncated at those decimals, and nothing else. A wrong value is
+    explained: what the key's own earlier printed values give ("follows from"), one unit off in
+    the last digit, a named mistake or a single substitution in its step's formula.
+    """
     graph = build_graph(network.arch)
     labels = make_labels(graph, network.notation, dict(network.names))
     givens = network.arch.given_names()
@@ -832,25 +951,55 @@ def check_key(network: Network, table: Table) -> tuple[Checked, ...]:
     key = evaluate(graph, given)
     q_names = [names[c] for c in columns]
     submitted = np.array(values, dtype=float).reshape(1, -1)
-    bands = {d: rounding_bands(graph, key, d) for d in set(decimals)}
-    width = np.array([[accept_width("decimals", 0.0, d, key[nm], bands[d][nm] if nm in graph else np.zeros(1))[0]
-                       if nm in graph else 1e-9 * max(1.0, abs(float(key[nm][0])))
-                       for nm, d in zip(q_names, decimals)]])
-    marks = mark(graph, given, q_names, submitted, width, key=key)
+    # Steps the key does not print were computed on the way, at the key's usual decimals.
+    marks = mark(graph, given, q_names, submitted, [Rule("decimals", 0.0, d) for d in decimals], common,
+                 key=key, key_band=False, labels=labels)
+    printed = dict(zip(q_names, zip(texts, values)))
+    ok = {nm: int(marks.verdict[0, i]) == CORRECT for i, nm in enumerate(q_names)}
     out = []
     for i, nm in enumerate(q_names):
         v = int(marks.verdict[0, i])
         exp = float(np.broadcast_to(key[nm], (1,))[0])
+        m = marks.mistakes[marks.mistake[0, i]] if marks.mistake[0, i] >= 0 else None
+        follows_from: tuple[str, ...] = ()
+        if v == FOLLOW:
+            follows_from = _follows_from(graph, nm, printed, ok, key, labels)
+        off = None if v == CORRECT else last_digit_units(values[i], exp, decimals[i])
         out.append(Checked(nm, labels[nm].ascii, texts[i], values[i], exp, decimals[i], v == CORRECT, v == FOLLOW,
-                           marks.mistakes[marks.mistake[0, i]] if marks.mistake[0, i] >= 0 else None))
+                           m, follows_from, 0 if v == CORRECT else off, float(marks.own[0, i])))
     order = {nm: i for i, nm in enumerate(names)}
     return tuple(sorted(out, key=lambda c: order[c.name]))
+
+
+def _follows_from(graph: StepGraph, name: str, printed: Mapping[str, tuple[str, float]], ok: Mapping[str, bool],
+                  key: Mapping[str, np.ndarray], labels: Mapping[str, object]) -> tuple[str, ...]:
+    """The earlier printed values a step's value follows from: the wrong ones, else those printed inexactly (rounded)."""
+    found: dict[str, None] = {}
+
+    def walk(n: str) -> None:
+        for i in graph[n].inputs if n in graph else ():
+            if i in printed:
+                found[i] = None
+            elif i in graph:
+                walk(i)  # not printed: computed on the way from what is
+
+    walk(name)
+    wrong = [i for i in found if not ok[i]]
+    inexact = [i for i in found if abs(printed[i][1] - float(np.broadcast_to(key[i], (1,))[0])) > 1e-9 * max(1.0, abs(printed[i][1]))]
+    return tuple(f"{getattr(labels[i], 'ascii', i)} = {printed[i][0].strip()}" for i in (wrong or inexact))
 
 
 def _key_pairs(table: Table) -> list[tuple[str, str]]:
     """(column, text) pairs of a key: one wide row, or rows of name and value."""
     keys = [header_key(h) for h in table.header]
     q_col, a_col = _find(keys, QUESTION_COLUMNS + ("name",)), _find(keys, ANSWER_COLUMNS)
+    for row, line in zip(table.rows, table.lines):
+        used = len(row)
+        while used and not row[used - 1]:
+            used -= 1
+        if used > len(table.header):  # as `grade` reads such a row: no value can be matched to its name
+            raise NnexamError(f"{table.source}: line {line}: {used} cells but the header has {len(table.header)} "
+                              "(a decimal comma in a comma-separated file?), so no value can be matched to its name")
     if q_col is not None and a_col is not None and len(table.header) == 2:
         return [(row[q_col] if q_col < len(row) else "", row[a_col] if a_col < len(row) else "") for row in table.rows]
     if len(table.rows) != 1:
@@ -870,35 +1019,31 @@ def accepted_bounds(manifest: Manifest, rows: np.ndarray | None = None) -> tuple
     """
     idx = np.arange(len(manifest.students)) if rows is None else np.asarray(rows, dtype=np.int64)
     graph = manifest.graph
-    givens = manifest.givens(idx)
-    key = evaluate(graph, givens)
-    band = rounding_bands(graph, key, band_decimals(manifest))
-    n = len(idx)
-    exact = np.stack([np.broadcast_to(key[q.name], (n,)) for q in manifest.questions], axis=1)
-    width = np.stack([accept_width(q.tolerance_kind, q.tolerance_value, q.decimals, key[q.name], band[q.name])
-                      for q in manifest.questions], axis=1)
-    return exact, exact - width, exact + width
+    key = evaluate(graph, manifest.givens(idx))
+    reach = reachable_intervals(graph, key, band_decimals(manifest))
+    names = [q.name for q in manifest.questions]
+    low, high, _, _ = _intervals(rules(manifest), names, key, reach, len(idx))
+    exact = _columns([np.broadcast_to(key[q], (len(idx),)) for q in names], len(idx))
+    return np.ascontiguousarray(exact), np.ascontiguousarray(low), np.ascontiguousarray(high)
 
 
 def mistaken_answers(manifest: Manifest, rows: np.ndarray | None = None) -> list[tuple[Mistake, np.ndarray]]:
     """For each named mistake that changes an asked answer: the answers (students, questions) its whole chain gives.
 
-    A question the mistake leaves unchanged holds NaN. Used to write wrong-answer alternatives with
-    the mistake's explanation as feedback.
+    A question the mistake leaves unchanged, or moves no further than the accepted interval
+    (accepted_bounds), holds NaN. Used to write wrong-answer alternatives with the mistake's
+    explanation as feedback.
     """
     idx = np.arange(len(manifest.students)) if rows is None else np.asarray(rows, dtype=np.int64)
     graph = manifest.graph
     givens = manifest.givens(idx)
-    key = evaluate(graph, givens)
+    _, low, high = accepted_bounds(manifest, idx)
     n = len(idx)
     out = []
     for m in applicable(graph):
         wrong = evaluate(graph, givens, mistake=m)
-        cols = []
-        for q in manifest.questions:
-            w, k = np.broadcast_to(wrong[q.name], (n,)), np.broadcast_to(key[q.name], (n,))
-            cols.append(np.where(np.isclose(w, k, rtol=0, atol=1e-12), np.nan, w))
-        values = np.stack(cols, axis=1)
+        values = _columns([np.broadcast_to(wrong[q.name], (n,)) for q in manifest.questions], n)
+        values = np.ascontiguousarray(np.where(within(values, low, high), np.nan, values))
         if not np.isnan(values).all():
             out.append((m, values))
     return out

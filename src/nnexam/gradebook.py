@@ -284,7 +284,7 @@ def _verdict_kinds(grades: Grades, rows: np.ndarray, qi: int, verdict: np.ndarra
     """Per row the kind of its cell (its points, verdict and known mistake, as one number), and the
     text of each kind that occurs (an object array; a class has few kinds)."""
     q = grades.manifest.questions[qi]
-    mistake = np.where(verdict == MISTAKE, grades.mistake[rows, qi], -1)
+    mistake = np.where((verdict == MISTAKE) | (verdict == WRONG), grades.mistake[rows, qi], -1)
     points, which = np.unique(grades.points[rows, qi], return_inverse=True)
     verdicts, mistakes = len(VERDICTS) + 1, len(grades.mistakes) + 1  # from verdict -1 (not graded), mistake -1 (none)
     kind = (which.reshape(-1) * verdicts + verdict + 1) * mistakes + mistake + 1
@@ -292,16 +292,18 @@ def _verdict_kinds(grades: Grades, rows: np.ndarray, qi: int, verdict: np.ndarra
     for k in np.flatnonzero(np.bincount(kind, minlength=len(texts))).tolist():
         rest, m = divmod(k, mistakes)
         p, v = divmod(rest, verdicts)
-        mistake_made = grades.mistakes[m - 1] if v - 1 == MISTAKE else None
+        mistake_made = grades.mistakes[m - 1] if v - 1 in (MISTAKE, WRONG) and m > 0 else None
         texts[k] = _verdict_text(v - 1, float(points[p]), q.points, mistake_made)
     return kind, texts
 
 
 def _verdict_text(verdict: int, points: float, out_of: float, mistake: Mistake | None) -> str:
-    """Points of out_of, the verdict, and for a known mistake or an unreadable answer why."""
+    """Points of out_of, the verdict, and for a known mistake, a likely slip or an unreadable answer why."""
     text = f"  {number(points) + '/' + number(out_of):>7}  {VERDICTS[verdict]}"
     if verdict == MISTAKE:
         text += f": {mistake.title}. {mistake.explanation}"
+    elif verdict == WRONG and mistake is not None:
+        text += f"; likely cause: {mistake.title}"
     elif verdict == UNREADABLE:
         text += ": not a number, so not marked"
     return text

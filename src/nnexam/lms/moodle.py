@@ -175,7 +175,9 @@ def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[
     require_pool(manifest, "Moodle")
     title = quiz_title(manifest, options)
     key, low, high = accepted_bounds(manifest)
-    width = high - key
+    # A NUMERICAL answer accepts answer ± margin, and nnexam's interval is lopsided where rounding and
+    # truncation reach further on one side: its midpoint and half-width accept exactly [low, high].
+    centre, width = (low + high) / 2, (high - low) / 2
     mistakes = mistaken_answers(manifest)
     marks, factor = gap_marks([q.points for q in manifest.questions])
     worked = worked_solutions(manifest)
@@ -196,7 +198,7 @@ def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[
                 if any(abs(x - y) <= width[i, qi] for y, _ in wrong):
                     continue  # two mistakes landing on one number: the first names it
                 wrong.append((x, f"{m.title}: {m.explanation}"))
-            return cloze_gap(marks[qi], float(key[i, qi]), float(width[i, qi]), wrong)
+            return cloze_gap(marks[qi], float(centre[i, qi]), float(width[i, qi]), wrong)
 
         image = f"diagram-{v.variant}.svg"
         text = question_html(manifest, i, gap, f"@@PLUGINFILE@@/{image}", title)
