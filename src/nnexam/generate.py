@@ -222,10 +222,18 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
         decimals.update({q.name: q.decimals for q in qs})
         reach = reachable_intervals(graph, sub, decimals)
         accept = {q.name: accepted(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], *reach[q.name]) for q in qs}
+        # The separation rule of nnexam 0.1 too, so that every variant it drew is drawn again: the
+        # same (seed, bank, id) gives the same numbers across versions. It asks more than the rule
+        # below in almost every case; the rule below is what makes the named mistakes fair now.
+        legacy = _legacy_widths(graph, sub, decimals, qs)
         for m in mistakes:
             wrong = evaluate(graph, sub_givens, mistake=m)
             bad = np.zeros(len(idx), bool)
             for q in qs:
+                band, width = legacy[q.name]
+                with np.errstate(over="ignore", invalid="ignore"):
+                    moved = np.abs(wrong[q.name] - sub[q.name])
+                    bad |= (moved > np.maximum(band, CHANGED)) & (moved <= 2.0 * width)
                 t, (lo, hi), (low, high) = sub[q.name], reach[q.name], accept[q.name]
                 w = wrong[q.name]
                 # A mistaken value (or a bound) near the float64 limit overflows to inf here: inf
@@ -243,6 +251,46 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
                     bad |= changed & (m_low <= high) & (low <= m_high)
             fails[f"mistake:{m.name}"][idx] = bad
     return fails, values
+
+
+def _legacy_widths(graph: StepGraph, values: Mapping[str, np.ndarray], decimals: Mapping[str, int],
+                   qs: Sequence[Question]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(band, width) per asked step as nnexam 0.1 measured them, for its separation rule only.
+
+    band: the sum over a step's inputs of the largest move of the formula when that input moves by
+    its own band plus a whole unit 10^-d either way (a secant); width: the tolerance (decimals:
+    10^-d; abs: value; rel: half a unit + value·|t|) plus band plus float slack. Wider than what
+    rounding reaches (tolerance.py decides acceptance); kept only so old variants are drawn again.
+    """
+    n = len(next(iter(values.values())))
+    band: dict[str, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for step in graph.steps:
+            env = dict(values)
+            base = np.broadcast_to(step.expr.evaluate(env), (n,))
+            total = np.zeros(n)
+            for name in step.inputs:
+                if name not in band:
+                    continue  # a given: exact
+                r = band[name] + 10.0 ** -decimals.get(name, 4)
+                moved = []
+                for sign in (1.0, -1.0):
+                    env[name] = values[name] + sign * r
+                    moved.append(np.abs(np.broadcast_to(step.expr.evaluate(env), (n,)) - base))
+                env[name] = values[name]
+                total = total + np.fmax(moved[0], moved[1])
+            band[step.name] = np.nan_to_num(total, nan=np.inf)
+        out = {}
+        for q in qs:
+            t = np.asarray(values[q.name], dtype=float)
+            if q.tolerance_kind == "abs":
+                tol = np.full(t.shape, float(q.tolerance_value))
+            elif q.tolerance_kind == "rel":
+                tol = 0.5 * 10.0 ** -q.decimals + float(q.tolerance_value) * np.abs(t)
+            else:
+                tol = np.full(t.shape, 10.0 ** -q.decimals)
+            out[q.name] = (band[q.name], tol + band[q.name] + 1e-9 * np.maximum(1.0, np.abs(t)))
+    return out
 
 
 # --- generating ------------------------------------------------------------------------------
