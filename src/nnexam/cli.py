@@ -10,9 +10,8 @@ import gc
 import json
 import multiprocessing
 import os
-import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,8 @@ import click
 from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
-from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
+from .files import read_input, safe_stem
+from .staging import Output, legacy_exam_files, legacy_grade_files, pause, write_new
 from .generate import answer_key, class_ids, generate, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
@@ -33,6 +33,7 @@ from .roster import read_roster
 from .solve import solve
 from .spec import load_spec
 from .table import read_table
+from .workers import Interrupted, Pool, catch_signals, exit_interrupted
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -136,6 +137,8 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             click.echo(f"nnexam: warning: {w}", err=True)
     else:
         students = class_ids(count)
+    out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
+    output = exam_output(out, "generate", force=force, inputs=[roster])
     if len(students) >= _PROGRESS_FROM:
         with click.progressbar(length=len(students), label="Drawing fair variants", file=sys.stderr) as bar:
             done = [0]
@@ -147,22 +150,13 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
             manifest = generate(problem, seed, students, title=title, progress=progress)
     else:
         manifest = generate(problem, seed, students, title=title)
-    out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
-    created = not out.exists()
-    ensure_empty_dir(out, force)
-    try:
-        with _Staging(out) as staging:
-            if not no_pdf:
-                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
-            staging.write("submission_template.csv", submission_template(manifest))
-            staging.write("answer_key.csv", answer_key(manifest))
-            staging.write("manifest.json", manifest.to_json())
-            for stale in _stale_pdfs(out, staging.paths) if force else []:
-                stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    with output:
+        if not no_pdf:
+            write_pdfs(manifest, output, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title)
+        output.write("submission_template.csv", submission_template(manifest))
+        output.write("answer_key.csv", answer_key(manifest))
+        output.write("manifest.json", manifest.to_json())
+    _notes(output)
     points = sum(q.points for q in manifest.questions)
     n = len(manifest.students)
     click.echo(f"{n} student{'s' if n != 1 else ''}, {len(manifest.questions)} questions ({points:g} points) "
@@ -172,48 +166,30 @@ def generate_cmd(bank, seed, count, roster, id_column, out, force, no_pdf, paper
 # --- render (issue 5: PDF builder) -----------------------------------------------------------
 
 
-class _Staging:
-    """Files written into a hidden folder inside the output folder and moved into place together
-    once every one is made: a failure or Ctrl-C leaves the folder as it was.
-
-    Use as `with _Staging(out) as staging:`; leaving the block normally commits, an exception discards.
-    """
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.dir = out / f".nnexam-staging-{os.getpid()}"
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.paths: list[str] = []
-
-    def write(self, rel: str, data: bytes | str) -> None:
-        write_atomic(self.dir / rel, data)
-        self.paths.append(rel)
-
-    def commit(self) -> None:
-        for rel in self.paths:
-            target = self.out / rel
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.dir / rel, target)
-            except OSError as e:
-                self.discard()
-                raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
-        self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> "_Staging":
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            self.commit()
-        else:
-            self.discard()
+_EXAM_FILES = ("manifest.json", "submission_template.csv", "answer_key.csv", "sheets.pdf", "keys.pdf", "sheets/", "keys/")
 
 
-def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
+def exam_output(out: Path, command: str, *, force: bool, inputs=()) -> Output:
+    """The exam folder as generate (which replaces everything generate and render wrote there) or
+    render (which replaces their PDFs) rebuilds it; other files are kept."""
+    if command == "render":
+        def replaces(rel: str, tag: str) -> bool:
+            return tag in ("generate", "render") and rel.lower().endswith(".pdf")
+    else:
+        def replaces(rel: str, tag: str) -> bool:
+            return tag in ("generate", "render")
+    output = Output(out, command, force=force, inputs=inputs, replaces=replaces, legacy=legacy_exam_files,
+                    announce_kept=command != "render")
+    output.claim(_EXAM_FILES if command == "generate" else _EXAM_FILES[3:])
+    return output
+
+
+def _notes(output: Output) -> None:
+    for line in output.notes:
+        click.echo(f"nnexam: note: {line}", err=True)
+
+
+def write_pdfs(manifest: "Manifest", out: Output, *, jobs: int | None = None, paper: str = "a4",
                title: str | None = None) -> None:
     """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf."""
     from .render import bookmark, bundle, render_all, student_files
@@ -240,14 +216,6 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
     out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys"))
 
 
-def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
-    """PDFs of an earlier run in OUT's sheets/ and keys/ (and its class files) that this run does not write."""
-    keep_set = {(out / k).resolve() for k in keep}
-    found = [p for folder in ("sheets", "keys") if (out / folder).is_dir() for p in (out / folder).glob("*.pdf")]
-    found += [out / "sheets.pdf", out / "keys.pdf"]
-    return [p for p in found if p.is_file() and p.resolve() not in keep_set]
-
-
 @cli.command("render")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
@@ -260,11 +228,13 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
 
     manifest = load_manifest(directory)
     targets = [f for pair in student_files(manifest) for f in pair] + ["sheets.pdf", "keys.pdf"]
-    existing = [t for t in targets if (directory / t).exists()]
+    existing = [t for t in targets if os.path.lexists(directory / t)]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
-    with _Staging(directory) as staging:
-        write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title)
+    output = exam_output(directory, "render", force=True, inputs=[directory / "manifest.json"])
+    with output:
+        write_pdfs(manifest, output, jobs=jobs, paper=paper, title=title)
+    _notes(output)
     n = len(manifest.students)
     click.echo(f"{n} sheets and {n} answer keys ({paper}) in {directory}/sheets, {directory}/keys; "
                f"for printing: {directory}/sheets.pdf, {directory}/keys.pdf")
@@ -276,87 +246,78 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
 _GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "report.pdf")
 
 
-def _write_files(batch: list[tuple[str, bytes]]) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for path, data in batch:
-        fd = os.open(path, flags, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-
-
 class _FeedbackFolder:
-    """The feedback folder, one text file per graded submission, written into a temporary sibling
-    folder and renamed into place when complete, so no half-written folder is ever left behind.
+    """The feedback folder of the new grading output, one text file per graded submission.
 
     With jobs > 1 (and where processes can fork) the texts are made and written by that many
-    worker processes, each taking slices of the rows, while this process writes the other files.
+    worker processes, each taking slices of the rows, while this process makes the other files.
     Texts are written as they are made, never all held in memory.
     """
 
-    _JOB: dict = {}  # what forked workers inherit: the grades, the rows and the temporary folder
+    _JOB: dict = {}  # what forked workers inherit: the grades, the rows and the folder
 
-    def __init__(self, target: Path, grades, jobs: int):
-        self.target = target
-        self.tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir(parents=True)
+    def __init__(self, output: Output, grades, jobs: int):
+        self.output = output
         rows = feedback_rows(grades)
-        job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=str(self.tmp) + os.sep)
-        self.pool, self.futures = None, []
-        n = len(rows)
+        job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=output.folder("feedback"))
+        self.pool, self.futures, self.sizes = None, [], []
+        self.n = n = len(rows)
         if jobs > 1 and n >= 4000 and "fork" in multiprocessing.get_all_start_methods():
             _FeedbackFolder._JOB = job
             size = -(-n // (jobs * 4))
-            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+            self.pool = Pool(jobs, "writing feedback files")
             self.futures = [self.pool.submit(_FeedbackFolder.write_part, a, min(n, a + size)) for a in range(0, n, size)]
+            pause("feedback")
         else:
             self.job = job
 
     @staticmethod
-    def write_part(a: int, b: int, job: dict | None = None) -> int:
-        """Write the feedback files of rows[a:b]; returns their number."""
+    def write_part(a: int, b: int, job: dict | None = None, progress=None) -> list[str]:
+        """Write the feedback files of rows[a:b]; returns their names."""
         job = job or _FeedbackFolder._JOB
-        base, batch, count = job["base"], [], 0
+        base, names = job["base"], []
         for stem, text in feedback_texts(job["grades"], job["rows"][a:b], job["stems"]):
-            batch.append((f"{base}{stem}.txt", text.encode("utf-8")))
-            if len(batch) == 1000:
-                _write_files(batch)
-                count, batch = count + len(batch), []
-        _write_files(batch)
-        return count + len(batch)
+            write_new(f"{base}{stem}.txt", text.encode("utf-8"))
+            names.append(f"{stem}.txt")
+            if progress is not None and len(names) % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(len(names) % 1000)
+        return names
 
     def finish(self) -> int:
-        """Wait for the files, then move the folder into place; returns the number of files."""
-        try:
-            if self.pool is None:
-                count = self.write_part(0, len(self.job["rows"]), self.job)
-            else:
-                with self.pool:
-                    count = sum(f.result() for f in self.futures)
-            old = None
-            if self.target.exists():
-                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-                os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError as e:
-            self.abandon()
-            raise NnexamError(f"{self.target}: cannot write ({e.strerror})", 1) from None
-        return count
+        """Wait for the files and record them in the output; returns their number."""
+        names: list[str] = []
+        with _progress(self.n, "Writing feedback") as advance:
+            try:
+                if self.pool is None:
+                    names = self.write_part(0, self.n, self.job, advance)
+                else:
+                    for part in self.pool.results(self.futures):
+                        names += part
+                        advance(len(part))
+                    self.pool.close()
+            except OSError as e:
+                self.abandon()
+                raise NnexamError(f"{self.output.out / 'feedback'}: cannot write ({e.strerror})", 1) from None
+        self.output.record("feedback", names)
+        return len(names)
 
     def abandon(self) -> None:
-        """Stop the workers and remove the temporary folder."""
+        """Stop the workers (the output's staging folder is discarded with its files)."""
         if self.pool is not None:
-            for f in self.futures:
-                f.cancel()
-            self.pool.shutdown(wait=True)
+            self.pool.kill()
             self.pool = None
-        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextmanager
+def _progress(n: int, label: str):
+    """A progress bar on stderr for big classes (a function advancing it by k), else a no-op."""
+    if n < _PROGRESS_FROM:
+        yield lambda k: None
+        return
+    with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 @cli.command("grade")
@@ -394,10 +355,13 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
-    if out.exists() and not out.is_dir():
-        raise NnexamError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
+    output = Output(out, "grade", force=force, legacy=legacy_grade_files, force_hint="replace earlier grading files",
+                    inputs=[exam_dir / "manifest.json" if exam_dir.is_dir() else exam_dir, submissions, lms_export])
+    copy_name = None
+    if lms_export is not None:
+        copy_name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
+    output.claim(["grades.csv", "feedback/", *(["report.pdf"] if not no_report else []),
+                  *([copy_name] if copy_name else ["canvas.csv", "moodle.csv"])])
     table = read_table(read_input(submissions, "submissions"), str(submissions))
     subs = parse_submissions(table, manifest)
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
@@ -408,35 +372,28 @@ def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: 
     lms_failed = False
     if export is not None:  # first, as the one step that can still refuse the input
         copy, lms_warnings = fill_lms_export(export, str(lms_export), grades, column, lms_column)
-        name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
-        files[name] = copy
+        files[copy_name] = copy
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)
-    created = not out.exists()
-    ensure_empty_dir(out, force)
-    feedback = _FeedbackFolder(out / "feedback", grades, jobs or os.cpu_count() or 1)
-    try:
-        # Built in memory while the workers write feedback; written only once all are made.
-        files = {"grades.csv": grades_csv(grades), **files}
-        if export is None:
-            files["canvas.csv"] = canvas_csv(grades, column)
-            files["moodle.csv"] = moodle_csv(grades, column)
-        if not no_report:
-            from .report import render_report
+    with output:
+        feedback = _FeedbackFolder(output, grades, jobs or os.cpu_count() or 1)
+        try:
+            # Made in memory while the workers write feedback; written once all are made.
+            files = {"grades.csv": grades_csv(grades), **files}
+            if export is None:
+                files["canvas.csv"] = canvas_csv(grades, column)
+                files["moodle.csv"] = moodle_csv(grades, column)
+            if not no_report:
+                from .report import render_report
 
-            files["report.pdf"] = render_report(grades)
-        n_feedback = feedback.finish()
+                files["report.pdf"] = render_report(grades)
+            n_feedback = feedback.finish()
+        except BaseException:
+            feedback.abandon()
+            raise
         for name, data in files.items():
-            write_atomic(out / name, data)
-    except BaseException:
-        feedback.abandon()
-        if created:
-            shutil.rmtree(out, ignore_errors=True)  # a folder this run made holds nothing of value
-        raise
-    if force:
-        for name in _GRADE_OUTPUTS:
-            if name not in files and (out / name).exists():
-                (out / name).unlink()  # a stale file from an earlier run would be mistaken for this one's
+            output.write(name, data)
+    _notes(output)
     for w in warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     attention = attention_lines(grades)
@@ -489,8 +446,12 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="nnexam")
+    """Console-script entry point: SIGINT, SIGTERM and SIGHUP end the run with one line and status 128 + signal."""
+    catch_signals()
+    try:
+        cli(prog_name="nnexam")
+    except Interrupted as e:
+        exit_interrupted(e)
 
 
 if __name__ == "__main__":  # pragma: no cover
