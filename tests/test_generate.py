@@ -416,7 +416,7 @@ def run(args, cwd: Path):
 def test_cli_generate_default_bank_and_out_dir(tmp_path):
     result, files = run(["generate", "--seed", "2026", "--students", "30", "--no-pdf"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert sorted(files) == ["output/classic-2026/answer_key.csv", "output/classic-2026/manifest.json",
+    assert sorted(files) == ["output/classic-2026/.nnexam-files", "output/classic-2026/answer_key.csv", "output/classic-2026/manifest.json",
                              "output/classic-2026/submission_template.csv"]
     assert result.output.strip() == "30 students, 24 questions (24 points) from bank 'classic', seed '2026': output/classic-2026/"
     m = manifest_from_dict(json.loads(files["output/classic-2026/manifest.json"]), "m")

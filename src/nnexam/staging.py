@@ -356,6 +356,10 @@ class Output:
         trailing '/' names a folder)."""
         for rel in rels:
             self._check(rel.rstrip("/"))
+            path = self.target / rel.rstrip("/")
+            if rel.endswith("/") and os.path.lexists(path) and not path.is_dir():
+                raise NnexamError(f"{_show(self.out / rel.rstrip('/'))}: cannot write (a file is in the way of the folder "
+                                  f"{rel}; nnexam removes only files it wrote)", 1)
 
     def _check(self, rel: str) -> None:
         if not _safe_rel(rel):
