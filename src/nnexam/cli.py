@@ -21,7 +21,7 @@ from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, load_bank
 from .errors import NnexamError
 from .files import read_input, safe_stem
-from .staging import Output, legacy_exam_files, legacy_grade_files, pause, write_new
+from .staging import Output, legacy_exam_files, legacy_grade_files, pause, recover, write_new
 from .generate import answer_key, class_ids, generate, submission_template
 from .grade import Policy, check_key, grade, parse_submissions
 from .gradebook import (attention_lines, canvas_csv, exam_title, feedback_rows, feedback_stems, feedback_texts,
@@ -184,8 +184,8 @@ def exam_output(out: Path, command: str, *, force: bool, inputs=()) -> Output:
     return output
 
 
-def _notes(output: Output) -> None:
-    for line in output.notes:
+def _notes(output: Output | list[str]) -> None:
+    for line in output.notes if isinstance(output, Output) else output:
         click.echo(f"nnexam: note: {line}", err=True)
 
 
@@ -226,6 +226,7 @@ def render_cmd(directory: Path, paper: str, title: str | None, jobs: int | None,
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
     from .render import student_files
 
+    _notes(recover(directory))
     manifest = load_manifest(directory)
     targets = [f for pair in student_files(manifest) for f in pair] + ["sheets.pdf", "keys.pdf"]
     existing = [t for t in targets if os.path.lexists(directory / t)]
@@ -353,6 +354,7 @@ def grade_cmd(exam_dir: Path, submissions: Path, out: Path | None, follow_throug
 
 def _grade(exam_dir: Path, submissions: Path, out: Path | None, follow_through: float, lms_export: Path | None,
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None) -> None:
+    _notes(recover(exam_dir))
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
     output = Output(out, "grade", force=force, legacy=legacy_grade_files, force_hint="replace earlier grading files",

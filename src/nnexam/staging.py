@@ -115,18 +115,29 @@ def clean_stale(parent: Path) -> list[str]:
         target = owner.get("target")
         what = f"{owner.get('command', 'nnexam')} (pid {pid})"
         old = parent / f"{base}.old"
+        restored = False
         if (".old" in parts and isinstance(target, str) and "/" not in target and target not in ("", ".", "..")
                 and not os.path.lexists(parent / target) and _is_real_dir(old)):
             try:
                 os.rename(old, parent / target)
                 notes.append(f"{_show(parent / target)}: put back as it was before an interrupted {what}")
+                restored = True
             except OSError:
                 pass
         for path in (parent / base, old):
             _remove(path)
         _remove(parent / f"{base}.owner")
-        notes.append(f"{_show(parent)}: removed what an interrupted {what} left ({base})")
+        if not restored:
+            notes.append(f"{_show(parent)}: removed what an interrupted {what} left ({base})")
     return notes
+
+
+def recover(path: Path) -> list[str]:
+    """Before reading a folder: undo what a dead run left beside it (clean_stale of its parent); notes."""
+    try:
+        return clean_stale(Path(os.path.realpath(path)).parent)
+    except (OSError, ValueError):
+        return []
 
 
 def _read_owner(path: Path) -> dict:
