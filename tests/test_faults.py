@@ -135,6 +135,30 @@ def test_a_stopped_generate_or_render_leaves_the_old_exam(old_exam, tmp_path, co
     assert not (exam / "sheets").exists() and b'"seed": "new"' in (exam / "manifest.json").read_bytes()
 
 
+@pytest.mark.parametrize("delay,sig", [(0.3, signal.SIGINT), (0.9, signal.SIGTERM), (1.6, signal.SIGHUP)])
+def test_a_signal_at_an_unplanned_moment_leaves_old_or_new(old_exam, tmp_path, delay, sig):
+    """No pause hook: the signal lands wherever the run happens to be (start-up included)."""
+    exam = copy_of(old_exam, tmp_path / "exam")
+    before = snapshot(exam)
+    token = f"NNEXAM_FAULT_{uuid.uuid4().hex}"
+    proc = subprocess.Popen([sys.executable, "-m", "nnexam", "generate", "--seed", "new", "--students", "12", "--out", "exam",
+                             "--force", "--jobs", "2"], cwd=tmp_path, env={**os.environ, "NNEXAM_FAULT_TOKEN": token},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=10)
+    took = time.monotonic() - sent
+    time.sleep(0.3)
+    assert processes_with(token) == []
+    if proc.returncode == 0:  # finished first: the new output, whole
+        assert b'"seed": "new"' in (exam / "manifest.json").read_bytes() and len(os.listdir(exam / "sheets")) == 12
+    else:
+        check_stopped(proc.returncode, err.decode(), took, sig)
+        assert snapshot(exam) == before
+    assert staging_left(tmp_path) == []
+
+
 def test_a_signal_after_the_swap_leaves_the_new_output_complete(old_exam, tmp_path):
     exam = copy_of(old_exam, tmp_path / "exam")
     ref = tmp_path / "ref"

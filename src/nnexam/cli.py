@@ -33,7 +33,7 @@ from .roster import read_roster
 from .solve import solve
 from .spec import load_spec
 from .table import read_table
-from .workers import Interrupted, Pool, catch_signals, exit_interrupted
+from .workers import Pool
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -448,12 +448,10 @@ def check_cmd(spec: Path, answers: Path, show_all: bool):
 
 
 def main() -> None:
-    """Console-script entry point: SIGINT, SIGTERM and SIGHUP end the run with one line and status 128 + signal."""
-    catch_signals()
-    try:
-        cli(prog_name="nnexam")
-    except Interrupted as e:
-        exit_interrupted(e)
+    """Console-script entry point (see __main__.main)."""
+    from .__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":  # pragma: no cover
