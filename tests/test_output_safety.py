@@ -244,6 +244,12 @@ def test_unusable_output_folders_are_one_line(tmp_path, exam):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_the_folder_you_are_in_is_not_replaced_from_under_you(exam, monkeypatch):
+    monkeypatch.chdir(exam / "sheets")
+    r = invoke("render", "..", "--force", "--jobs", "1")
+    one_line(r, 2, "is (or holds) the current folder", "cd ..")
+
+
 def test_a_read_only_output_folder_is_one_line(tmp_path, exam):
     ro = tmp_path / "ro"
     ro.mkdir()

@@ -263,7 +263,14 @@ def _usable(out: Path) -> Path:
         prefix = prefix / part
         if os.path.islink(prefix) and not os.path.exists(prefix):
             raise NnexamError(f"{_show(prefix)}: is a symbolic link to {_show(os.readlink(prefix))}, which does not exist")
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:
+        raise NnexamError("the current folder no longer exists (replaced by an earlier run? `cd` into it again)") from None
     target = Path(os.path.realpath(out))
+    if here == str(target) or here.startswith(str(target).rstrip(os.sep) + os.sep):
+        raise NnexamError(f"{_show(out)}: is (or holds) the current folder; nnexam replaces an output folder as a whole, "
+                          f"which would leave your shell in a deleted folder: run it from outside (cd .. first)")
     if target == target.parent:
         raise NnexamError(f"{_show(out)}: cannot be replaced as a whole (it is the root folder)")
     if os.path.lexists(target) and not target.is_dir():
