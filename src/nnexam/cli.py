@@ -261,7 +261,7 @@ class _FeedbackFolder:
         self.output = output
         rows = feedback_rows(grades)
         job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=output.folder("feedback"))
-        self.pool, self.futures, self.sizes = None, [], []
+        self.pool, self.futures = None, []
         self.n = n = len(rows)
         if jobs > 1 and n >= 4000 and "fork" in multiprocessing.get_all_start_methods():
             _FeedbackFolder._JOB = job

@@ -581,7 +581,7 @@ def _leftover(name: str) -> bool:
 def _link_or_copy(src: str, dst: Path) -> None:
     try:
         os.link(src, dst, follow_symlinks=False)
-    except OSError:
+    except (OSError, NotImplementedError):  # no hard links here (FAT, some network shares): copy
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
