@@ -332,7 +332,7 @@ class Output:
             self.listing = found if found is not None else (legacy(self.target) if legacy else {})
             if not force:
                 try:
-                    entries = [n for n in os.listdir(self.target) if not _leftover(n)]
+                    entries = [n for n in os.listdir(self.target) if not _leftover(n) and n != LISTING]
                 except OSError as e:
                     raise NnexamError(f"{_show(self.out)}: cannot read the folder ({e.strerror})", 1) from None
                 if entries:
