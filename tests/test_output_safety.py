@@ -290,3 +290,29 @@ def test_grading_a_big_class_shows_progress(exam, tmp_path, monkeypatch):
     answers.write_bytes((exam / "answer_key.csv").read_bytes())
     r = invoke("grade", exam, answers, "--out", tmp_path / "g", "--no-report")
     assert r.exit_code == 0 and "Writing feedback" in r.stderr and "Writing feedback" not in r.stdout
+
+
+def test_where_folders_cannot_be_exchanged_two_renames_give_the_same_result(exam, tmp_path, monkeypatch):
+    monkeypatch.setattr("nnexam.staging._exchange", lambda a, b: False)
+    r = invoke("generate", "--seed", "new", "--students", "2", "--out", exam, "--force", "--no-pdf")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exam"]
+    assert not (exam / "sheets").exists() and b'"seed": "new"' in (exam / "manifest.json").read_bytes()
+
+
+def test_a_reused_pid_does_not_keep_stale_staging_alive(tmp_path):
+    """The owner file records the process's start time: a live process with the same pid but
+    another start time is not the owner."""
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        base = tmp_path / f".nnexam-staging-{live.pid}-00000001"
+        base.mkdir()
+        Path(f"{base}.owner").write_text(json.dumps({"pid": live.pid, "start": "1", "command": "grade", "target": "g"}))
+        mine = tmp_path / f".nnexam-staging-{live.pid}-00000002"  # no start time recorded: the live pid is trusted
+        mine.mkdir()
+        r = invoke("generate", "--seed", "1", "--students", "2", "--out", tmp_path / "exam", "--no-pdf")
+        assert r.exit_code == 0 and f"interrupted grade (pid {live.pid})" in r.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "exam"]
+    finally:
+        live.kill()
+        live.wait()
