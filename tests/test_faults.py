@@ -53,12 +53,13 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-def run_until(args: list[str], phase: str, sig: int, cwd: Path) -> tuple[int, str, float]:
-    """Start `nnexam ARGS`, wait for it to reach `phase`, send `sig`; (status, stderr, seconds to end)."""
+def run_until(args: list[str], phase: str, sig: int, cwd: Path, group: bool = False) -> tuple[int, str, float]:
+    """Start `nnexam ARGS`, wait for it to reach `phase`, send `sig` (to its whole process group, as
+    a terminal's Ctrl-C or hang-up does, if `group`); (status, stderr, seconds to end)."""
     token = f"NNEXAM_FAULT_{uuid.uuid4().hex}"
     env = {**os.environ, "NNEXAM_TEST_PAUSE": phase, "NNEXAM_FAULT_TOKEN": token}
     proc = subprocess.Popen([sys.executable, "-m", "nnexam", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
     seen = b""
     deadline = time.monotonic() + 60
     while f"test pause at {phase}".encode() not in seen:
@@ -68,7 +69,10 @@ def run_until(args: list[str], phase: str, sig: int, cwd: Path) -> tuple[int, st
     if phase in ("writing", "feedback"):
         time.sleep(0.3)  # let the workers get busy
     sent = time.monotonic()
-    proc.send_signal(sig)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=10)
     took = time.monotonic() - sent
     deadline = time.monotonic() + 3
@@ -103,6 +107,16 @@ def check_stopped(status: int, err: str, took: float, sig: int) -> None:
         assert len(lines) == 1 and lines[0].startswith(f"nnexam: interrupted by {signal.Signals(sig).name}"), err
     assert "Traceback" not in err, err
     assert took < 2.0, f"took {took:.2f} s to stop"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP, signal.SIGTERM])
+def test_a_terminals_ctrl_c_or_hang_up_reaches_every_worker_and_still_gives_one_line(old_exam, tmp_path, sig):
+    exam = copy_of(old_exam, tmp_path / "exam")
+    before = snapshot(exam)
+    args = ["generate", "--seed", "new", "--students", "6", "--out", "exam", "--force", "--jobs", "2"]
+    status, err, took = run_until(args, "writing", sig, tmp_path, group=True)
+    check_stopped(status, err, took, sig)
+    assert snapshot(exam) == before and staging_left(tmp_path) == []
 
 
 @pytest.mark.parametrize("command,jobs,phase,sig", [

@@ -1,6 +1,7 @@
-"""Worker processes that die with the run: a pool whose workers ignore Ctrl-C (the run's own
-process handles it), end as soon as the run's process is gone (Linux: PR_SET_PDEATHSIG; elsewhere
-a thread watching the parent), and are killed, not waited for, when the run is interrupted.
+"""Worker processes that die with the run: a pool whose workers ignore Ctrl-C and hang-up (the
+run's own process handles them), end as soon as the run's process is gone (Linux:
+PR_SET_PDEATHSIG; elsewhere a thread watching the parent), and are killed, not waited for, when
+the run is interrupted.
 A worker that dies (killed, out of memory) is one NnexamError line, not a traceback.
 """
 
@@ -27,10 +28,11 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with(parent: int, initializer: Callable | None, initargs: tuple) -> None:
     """Worker start: ignore Ctrl-C (the run handles it), die when the run's process does."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
+    # Ctrl-C and a terminal's hang-up reach the whole process group: the run handles them and
+    # ends its workers; SIGTERM sent to a worker alone still ends it.
+    for name, action in (("SIGINT", signal.SIG_IGN), ("SIGHUP", signal.SIG_IGN), ("SIGTERM", signal.SIG_DFL)):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+            signal.signal(getattr(signal, name), action)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -77,6 +79,7 @@ class Pool:
                 yield f.result()
         except BrokenProcessPool:
             self.kill()
+            time.sleep(0.1)  # workers killed with the run (kill -TERM to the group): the run's own signal comes first
             raise NnexamError(f"a worker process {self.what} died (killed, or out of memory?); "
                               "the output folder was left as it was", 1) from None
 
