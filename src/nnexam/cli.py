@@ -266,7 +266,7 @@ class _FeedbackFolder:
         if jobs > 1 and n >= 4000 and "fork" in multiprocessing.get_all_start_methods():
             _FeedbackFolder._JOB = job
             size = -(-n // (jobs * 4))
-            self.pool = Pool(jobs, "writing feedback files")
+            self.pool = Pool(jobs, "writing feedback files", fork=True)  # the workers inherit _JOB
             self.futures = [self.pool.submit(_FeedbackFolder.write_part, a, min(n, a + size)) for a in range(0, n, size)]
             pause("feedback")
         else:

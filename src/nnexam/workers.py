@@ -63,9 +63,12 @@ def context():
 class Pool:
     """A process pool for `what` (e.g. "rendering PDFs") whose workers die with the run."""
 
-    def __init__(self, jobs: int, what: str, initializer: Callable | None = None, initargs: tuple = ()):
+    def __init__(self, jobs: int, what: str, initializer: Callable | None = None, initargs: tuple = (), *,
+                 fork: bool = False):
+        """fork=True: workers must inherit this process's memory (the caller checked fork exists)."""
         self.what = what
-        self.executor = ProcessPoolExecutor(jobs, mp_context=context(), initializer=_die_with,
+        mp = multiprocessing.get_context("fork") if fork else context()
+        self.executor = ProcessPoolExecutor(jobs, mp_context=mp, initializer=_die_with,
                                             initargs=(os.getpid(), initializer, initargs))
         _LIVE.append(self.executor)
 
