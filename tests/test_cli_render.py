@@ -91,7 +91,7 @@ def test_render_student_rebuilds_that_students_sheet_and_key_only(runner, tmp_pa
         assert p.read_bytes() == before[p] and page_size(p) == LETTER
     untouched = [p for p in before if p.name != "s002.pdf"]
     assert len(untouched) == 6 and all(p.stat().st_mtime_ns == stamps[p] for p in untouched)
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.name.startswith(".")) == []
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.name.startswith(".")) == [".nnexam-files"]
 
 
 def test_render_student_refuses_to_overwrite_and_unknown_ids(runner, tmp_path):

@@ -27,6 +27,9 @@ from nnexam.solve import evaluate, reachable_intervals
 from nnexam.tolerance import accepted
 
 GOLDEN = Path(__file__).parent / "golden" / "variants.json"
+# The same cases as nnexam 0.1 drew them (draw rules 1): generating with those rules must give them
+# again, number for number, so an exam made then can be made again.
+GOLDEN_RULES_1 = Path(__file__).parent / "golden" / "variants-rules1.json"
 MASK = (1 << 64) - 1
 
 
@@ -315,6 +318,34 @@ def test_golden_variants(case):
     assert s.network.to_dict() == case["network"]
 
 
+@pytest.mark.parametrize("case", json.loads(GOLDEN_RULES_1.read_text()), ids=lambda c: f"{c['bank']}-{c['seed']}-{c['id']}")
+def test_draw_rules_1_draw_as_nnexam_0_1_did(case):
+    m = generate(load_bank(case["bank"]), case["seed"], [(case["id"], "")], draw_rules=1)
+    s = m.students[0]
+    assert (s.variant, s.network.to_dict(), m.draw_rules) == (case["variant"], case["network"], 1)
+
+
+def test_generate_again_over_an_exam_of_draw_rules_1_keeps_its_numbers(tmp_path):
+    from click.testing import CliRunner
+
+    from nnexam.cli import cli
+
+    out = tmp_path / "exam"
+    old = generate(load_bank("classic"), "keep", class_ids(40), draw_rules=1)
+    out.mkdir()
+    as_0_1_wrote_it = old.to_json().replace(b'\n "draw_rules": 1,', b"")
+    assert b"draw_rules" not in as_0_1_wrote_it
+    (out / "manifest.json").write_bytes(as_0_1_wrote_it)
+    r = CliRunner().invoke(cli, ["generate", "--seed", "keep", "--students", "41", "--no-pdf", "--out", str(out), "--force"])
+    assert r.exit_code == 0, r.output
+    assert "drawn by draw rules 1" in r.stderr
+    again = load_manifest(out)
+    assert again.draw_rules == 1 and [s.givens for s in again.students[:40]] == [s.givens for s in old.students]
+    # Without the earlier exam, this nnexam's rules: for some of the 40 other numbers.
+    fresh = generate(load_bank("classic"), "keep", class_ids(40))
+    assert fresh.draw_rules == 2 and [s.givens for s in fresh.students] != [s.givens for s in old.students]
+
+
 def test_adding_or_removing_a_student_changes_nobody_else():
     bank = load_bank("classic")
     roster = [("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"), ("dave", "Dave")]
@@ -421,7 +452,7 @@ def run(args, cwd: Path):
 def test_cli_generate_default_bank_and_out_dir(tmp_path):
     result, files = run(["generate", "--seed", "2026", "--students", "30", "--no-pdf"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert sorted(files) == ["output/classic-2026/answer_key.csv", "output/classic-2026/manifest.json",
+    assert sorted(files) == ["output/classic-2026/.nnexam-files", "output/classic-2026/answer_key.csv", "output/classic-2026/manifest.json",
                              "output/classic-2026/submission_template.csv"]
     assert result.output.strip() == "30 students, 24 questions (24 points) from bank 'classic', seed '2026': output/classic-2026/"
     m = manifest_from_dict(json.loads(files["output/classic-2026/manifest.json"]), "m")

@@ -42,7 +42,7 @@ def test_clean_class_exit_0_and_every_output(exam, tmp_path):
     out = tmp_path / "grades"
     r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(sub), "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["canvas.csv", "feedback", "grades.csv", "moodle.csv", "report.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [".nnexam-files", "canvas.csv", "feedback", "grades.csv", "moodle.csv", "report.pdf"]
     rows = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8-sig"))))
     n_q = len(manifest["questions"])
     assert [r["status"] for r in rows] == ["graded"] * 6
@@ -150,6 +150,6 @@ def test_feedback_written_in_parallel_is_the_same_as_in_one_process(tmp_path, re
         r = CliRunner().invoke(cli, ["grade", str(exam_dir), str(sub), "--out", str(out), "--no-report", "--jobs", jobs])
         assert r.exit_code == 0, r.output
         trees.append({p.name: p.read_bytes() for p in (out / "feedback").iterdir()})
-        assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary folder left
+        assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != ".nnexam-files"]  # no temporary folder left
     assert len(trees[0]) == 4100 and trees[0] == trees[1]
     assert b"s0008" in trees[1]["s0008.txt"] and b"0/1" in trees[1]["s0008.txt"]

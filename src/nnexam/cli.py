@@ -10,9 +10,8 @@ import gc
 import json
 import multiprocessing
 import os
-import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +22,9 @@ import click
 from . import __version__
 from .bank import DEFAULT_BANK, bundled_banks, bundled_examples, find_spec, load_bank
 from .errors import NnexamError
-from .files import ensure_empty_dir, read_input, safe_stem, write_atomic
-from .generate import answer_key, class_ids, generate, pool_ids, submission_template
+from .files import read_input, safe_stem, write_atomic
+from .staging import Output, legacy_exam_files, legacy_grade_files, pause, recover, write_new
+from .generate import DRAW_RULES, answer_key, class_ids, generate, pool_ids, submission_template
 from .grade import Policy, check_key, grade, merge_submissions, parse_submissions
 from . import lms
 from .lms.reports import attempt_scores, choose_attempts, read_report
@@ -36,6 +36,7 @@ from .roster import read_table as read_roster_table
 from .solve import solve
 from .spec import load_spec
 from .table import in_file, read_table
+from .workers import Pool
 
 if TYPE_CHECKING:
     from .grade import Submissions
@@ -205,6 +206,23 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
     click.echo(f"wrote {target}: edit its title, [draws] and [[tasks]], then run `nnexam generate {target} --seed SEED --students N`")
 
 
+def _previous_draw_rules(out: Path, seed: str, problem) -> int:
+    """The draw rules of the exam already in OUT when it has this seed and bank (so that generating
+    it again, to add a student say, gives everyone the numbers they have), else this nnexam's."""
+    if not (out / "manifest.json").is_file():
+        return DRAW_RULES
+    try:
+        previous = load_manifest(out)
+    except NnexamError:
+        return DRAW_RULES  # not an exam this run could reproduce: this nnexam's rules
+    if previous.seed != seed or previous.bank_hash != problem.hash or previous.draw_rules == DRAW_RULES:
+        return DRAW_RULES
+    click.echo(f"nnexam: note: {out}: the exam there was drawn by draw rules {previous.draw_rules} (nnexam 0.1); "
+               f"drawn by them again so every student keeps their numbers (--draw-rules {DRAW_RULES} for this "
+               "nnexam's)", err=True)
+    return previous.draw_rules
+
+
 @cli.command("generate")
 @click.argument("bank", required=False, metavar="[BANK]")
 @click.option("--seed", required=True, help="The exam seed (any text). The same seed, bank and ids give the same variants.")
@@ -222,7 +240,12 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
               "(for one-sided printing; default: padded for double-sided).")
 @click.option("--font", "fonts", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="A TrueType (.ttf) font for letters of names the shipped fonts lack (e.g. rare CJK); repeatable.")
-def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs, simplex, fonts):
+@click.option("--draw-rules", type=click.IntRange(1, DRAW_RULES), default=None,
+              help=f"The fairness rules that decide a redraw: {DRAW_RULES} (this nnexam), or 1 to draw exactly as "
+                   "nnexam 0.1 did  [default: the rules of the exam already in --out for the same seed and bank, "
+                   f"else {DRAW_RULES}]")
+def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf, paper, title, jobs, simplex, fonts,
+                 draw_rules):
     """One variant per student from BANK (a bank file, or a bundled bank's name; default: classic).
 
     Writes DIR/manifest.json (every variant), DIR/submission_template.csv, DIR/answer_key.csv
@@ -248,6 +271,10 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
     else:
         students = class_ids(count)
     kind = "pool" if pool is not None else "class"
+    out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
+    output = exam_output(out, "generate", force=force, inputs=[roster, *map(Path, fonts)])
+    if draw_rules is None:
+        draw_rules = _previous_draw_rules(out, seed, problem)
     if len(students) >= _PROGRESS_FROM:
         with click.progressbar(length=len(students), label="Drawing fair variants", file=sys.stderr) as bar:
             done = [0]
@@ -256,32 +283,23 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
                 bar.update(n - done[0])
                 done[0] = n
 
-            manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind)
+            manifest = generate(problem, seed, students, title=title, progress=progress, kind=kind, draw_rules=draw_rules)
     else:
-        manifest = generate(problem, seed, students, title=title, kind=kind)
+        manifest = generate(problem, seed, students, title=title, kind=kind, draw_rules=draw_rules)
     for line in said:
         click.echo(line, err=True)
     # What `nnexam render` reuses unless told otherwise.
     manifest = dataclasses.replace(manifest, render={"paper": paper, "sides": "simplex" if simplex else "duplex"})
     if not no_pdf:
         _check_fonts(manifest, fonts, title)
-    out = out if out is not None else Path("output") / f"{problem.name}-{safe_stem(seed)}"
-    created = not out.exists()
-    ensure_empty_dir(out, force)
-    try:
-        with _Staging(out) as staging:
-            if not no_pdf:
-                write_pdfs(manifest, staging, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title,
-                           duplex=not simplex, fonts=fonts)
-            staging.write("submission_template.csv", submission_template(manifest))
-            staging.write("answer_key.csv", answer_key(manifest))
-            staging.write("manifest.json", manifest.to_json())
-            for stale in _stale_pdfs(out, staging.paths) if force else []:
-                stale.unlink()  # an earlier exam's sheet beside this exam's manifest would be handed out by mistake
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    with output:
+        if not no_pdf:
+            write_pdfs(manifest, output, jobs=jobs or os.cpu_count() or 1, paper=paper, title=title,
+                       duplex=not simplex, fonts=fonts)
+        output.write("submission_template.csv", submission_template(manifest))
+        output.write("answer_key.csv", answer_key(manifest))
+        output.write("manifest.json", manifest.to_json())
+    _notes(output)
     points = sum(q.points for q in manifest.questions)
     n = len(manifest.students)
     who = (f"{n} pool variant{'s' if n != 1 else ''} (v001...; `nnexam export moodle|canvas` makes the quiz)"
@@ -293,45 +311,7 @@ def generate_cmd(bank, seed, count, roster, pool, id_column, out, force, no_pdf,
 # --- render (issue 5: PDF builder) -----------------------------------------------------------
 
 
-class _Staging:
-    """Files written into a hidden folder inside the output folder and moved into place together
-    once every one is made: a failure or Ctrl-C leaves the folder as it was.
-
-    Use as `with _Staging(out) as staging:`; leaving the block normally commits, an exception discards.
-    """
-
-    def __init__(self, out: Path):
-        self.out = out
-        self.dir = out / f".nnexam-staging-{os.getpid()}"
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.paths: list[str] = []
-
-    def write(self, rel: str, data: bytes | str) -> None:
-        write_atomic(self.dir / rel, data)
-        self.paths.append(rel)
-
-    def commit(self) -> None:
-        for rel in self.paths:
-            target = self.out / rel
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.dir / rel, target)
-            except OSError as e:
-                self.discard()
-                raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
-        self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> "_Staging":
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            self.commit()
-        else:
-            self.discard()
+_EXAM_FILES = ("manifest.json", "submission_template.csv", "answer_key.csv", "sheets.pdf", "keys.pdf", "sheets/", "keys/")
 
 
 def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...], title: str | None = None) -> None:
@@ -352,7 +332,30 @@ def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...], title: str | None
             click.echo(f"nnexam: warning: the {what} {text!r} has letters no font prints ({lost!r}): {FONT_HINT}", err=True)
 
 
-def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, paper: str = "a4",
+def exam_output(out: Path, command: str, *, force: bool, inputs=(), only: frozenset[str] | None = None) -> Output:
+    """The exam folder as generate (which replaces everything generate and render wrote there) or
+    render (which replaces their PDFs; with `only`, just those files) rebuilds it; other files are kept."""
+    if only is not None:
+        def replaces(rel: str, tag: str) -> bool:
+            return rel in only
+    elif command == "render":
+        def replaces(rel: str, tag: str) -> bool:
+            return tag in ("generate", "render") and rel.lower().endswith(".pdf")
+    else:
+        def replaces(rel: str, tag: str) -> bool:
+            return tag in ("generate", "render")
+    output = Output(out, command, force=force, inputs=inputs, replaces=replaces, legacy=legacy_exam_files,
+                    announce_kept=command != "render")
+    output.claim(_EXAM_FILES if command == "generate" else _EXAM_FILES[3:])
+    return output
+
+
+def _notes(output: Output | list[str]) -> None:
+    for line in output.notes if isinstance(output, Output) else output:
+        click.echo(f"nnexam: note: {line}", err=True)
+
+
+def write_pdfs(manifest: "Manifest", out: Output, *, jobs: int | None = None, paper: str = "a4",
                title: str | None = None, duplex: bool = True, fonts: tuple[str, ...] = ()) -> None:
     """Write every student's sheet and key (as the manifest's `files` say) and the class files sheets.pdf, keys.pdf.
 
@@ -382,14 +385,6 @@ def write_pdfs(manifest: "Manifest", out: _Staging, *, jobs: int | None = None, 
     out.write("keys.pdf", bundle(keys, marks, f"{name}: answer keys", duplex=duplex))
 
 
-def _stale_pdfs(out: Path, keep: list[str]) -> list[Path]:
-    """PDFs of an earlier run in OUT's sheets/ and keys/ (and its class files) that this run does not write."""
-    keep_set = {(out / k).resolve() for k in keep}
-    found = [p for folder in ("sheets", "keys") if (out / folder).is_dir() for p in (out / folder).glob("*.pdf")]
-    found += [out / "sheets.pdf", out / "keys.pdf"]
-    return [p for p in found if p.is_file() and p.resolve() not in keep_set]
-
-
 def _render_options(manifest: "Manifest", paper: str | None) -> str:
     """The paper for `nnexam render`: the command line's, else what generate recorded, else A4."""
     return paper or manifest.render.get("paper", "a4")
@@ -407,7 +402,7 @@ def _render_students(manifest: "Manifest", ids: tuple[str, ...], directory: Path
     return sorted({index[sid] for sid in ids})
 
 
-def _write_student_pdfs(manifest: "Manifest", rows: list[int], out: _Staging, paper: str, title: str | None) -> None:
+def _write_student_pdfs(manifest: "Manifest", rows: list[int], out: Output, paper: str, title: str | None) -> None:
     """Write the sheet and key of the students at `rows` only (render --student)."""
     from .render import render_key, render_sheet, student_files
 
@@ -437,6 +432,7 @@ def render_cmd(directory: Path, paper: str | None, title: str | None, student_id
     """Rebuild every PDF in DIRECTORY from its manifest.json alone: sheets/, keys/, sheets.pdf, keys.pdf."""
     from .render import student_files
 
+    _notes(recover(directory))
     manifest = load_manifest(directory)
     paper = _render_options(manifest, paper)
     if simplex is None:
@@ -444,15 +440,18 @@ def render_cmd(directory: Path, paper: str | None, title: str | None, student_id
     rows = _render_students(manifest, student_ids, directory)
     files = student_files(manifest)
     targets = [f for i in rows for f in files[i]] + ([] if student_ids else ["sheets.pdf", "keys.pdf"])
-    existing = [t for t in targets if (directory / t).exists()]
+    existing = [t for t in targets if os.path.lexists(directory / t)]
     if existing and not force:
         raise NnexamError(f"{directory / existing[0]}: exists ({len(existing)} PDFs would be overwritten; use --force)")
     _check_fonts(manifest, fonts, title)
-    with _Staging(directory) as staging:
+    output = exam_output(directory, "render", force=True, inputs=[directory / "manifest.json", *map(Path, fonts)],
+                         only=frozenset(targets) if student_ids else None)
+    with output:
         if student_ids:
-            _write_student_pdfs(manifest, rows, staging, paper, title)
+            _write_student_pdfs(manifest, rows, output, paper, title)
         else:
-            write_pdfs(manifest, staging, jobs=jobs, paper=paper, title=title, duplex=not simplex, fonts=fonts)
+            write_pdfs(manifest, output, jobs=jobs, paper=paper, title=title, duplex=not simplex, fonts=fonts)
+    _notes(output)
     if student_ids:
         click.echo(f"{len(rows)} sheet(s) and answer key(s) ({paper}): {', '.join(f for i in rows for f in files[i])} "
                    f"in {directory}/ (sheets.pdf and keys.pdf not rebuilt)")
@@ -468,87 +467,78 @@ def render_cmd(directory: Path, paper: str | None, title: str | None, student_id
 _GRADE_OUTPUTS = ("grades.csv", "canvas.csv", "moodle.csv", "brightspace.csv", "report.pdf")
 
 
-def _write_files(batch: list[tuple[str, bytes]]) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for path, data in batch:
-        fd = os.open(path, flags, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-
-
 class _FeedbackFolder:
-    """The feedback folder, one text file per graded submission, written into a temporary sibling
-    folder and renamed into place when complete, so no half-written folder is ever left behind.
+    """The feedback folder of the new grading output, one text file per graded submission.
 
     With jobs > 1 (and where processes can fork) the texts are made and written by that many
-    worker processes, each taking slices of the rows, while this process writes the other files.
+    worker processes, each taking slices of the rows, while this process makes the other files.
     Texts are written as they are made, never all held in memory.
     """
 
-    _JOB: dict = {}  # what forked workers inherit: the grades, the rows and the temporary folder
+    _JOB: dict = {}  # what forked workers inherit: the grades, the rows and the folder
 
-    def __init__(self, target: Path, grades, jobs: int):
-        self.target = target
-        self.tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir(parents=True)
+    def __init__(self, output: Output, grades, jobs: int):
+        self.output = output
         rows = feedback_rows(grades)
-        job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=str(self.tmp) + os.sep)
+        job = dict(grades=grades, rows=rows, stems=feedback_stems(grades), base=output.folder("feedback"))
         self.pool, self.futures = None, []
-        n = len(rows)
+        self.n = n = len(rows)
         if jobs > 1 and n >= 4000 and "fork" in multiprocessing.get_all_start_methods():
             _FeedbackFolder._JOB = job
             size = -(-n // (jobs * 4))
-            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+            self.pool = Pool(jobs, "writing feedback files", fork=True)  # the workers inherit _JOB
             self.futures = [self.pool.submit(_FeedbackFolder.write_part, a, min(n, a + size)) for a in range(0, n, size)]
+            pause("feedback")
         else:
             self.job = job
 
     @staticmethod
-    def write_part(a: int, b: int, job: dict | None = None) -> int:
-        """Write the feedback files of rows[a:b]; returns their number."""
+    def write_part(a: int, b: int, job: dict | None = None, progress=None) -> list[str]:
+        """Write the feedback files of rows[a:b]; returns their names."""
         job = job or _FeedbackFolder._JOB
-        base, batch, count = job["base"], [], 0
+        base, names = job["base"], []
         for stem, text in feedback_texts(job["grades"], job["rows"][a:b], job["stems"]):
-            batch.append((f"{base}{stem}.txt", text.encode("utf-8")))
-            if len(batch) == 1000:
-                _write_files(batch)
-                count, batch = count + len(batch), []
-        _write_files(batch)
-        return count + len(batch)
+            write_new(f"{base}{stem}.txt", text.encode("utf-8"))
+            names.append(f"{stem}.txt")
+            if progress is not None and len(names) % 1000 == 0:
+                progress(1000)
+        if progress is not None:
+            progress(len(names) % 1000)
+        return names
 
     def finish(self) -> int:
-        """Wait for the files, then move the folder into place; returns the number of files."""
-        try:
-            if self.pool is None:
-                count = self.write_part(0, len(self.job["rows"]), self.job)
-            else:
-                with self.pool:
-                    count = sum(f.result() for f in self.futures)
-            old = None
-            if self.target.exists():
-                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-                os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError as e:
-            self.abandon()
-            raise NnexamError(f"{self.target}: cannot write ({e.strerror})", 1) from None
-        return count
+        """Wait for the files and record them in the output; returns their number."""
+        names: list[str] = []
+        with _progress(self.n, "Writing feedback") as advance:
+            try:
+                if self.pool is None:
+                    names = self.write_part(0, self.n, self.job, advance)
+                else:
+                    for part in self.pool.results(self.futures):
+                        names += part
+                        advance(len(part))
+                    self.pool.close()
+            except OSError as e:
+                self.abandon()
+                raise NnexamError(f"{self.output.out / 'feedback'}: cannot write ({e.strerror})", 1) from None
+        self.output.record("feedback", names)
+        return len(names)
 
     def abandon(self) -> None:
-        """Stop the workers and remove the temporary folder."""
+        """Stop the workers (the output's staging folder is discarded with its files)."""
         if self.pool is not None:
-            for f in self.futures:
-                f.cancel()
-            self.pool.shutdown(wait=True)
+            self.pool.kill()
             self.pool = None
-        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextmanager
+def _progress(n: int, label: str):
+    """A progress bar on stderr for big classes (a function advancing it by k), else a no-op."""
+    if n < _PROGRESS_FROM:
+        yield lambda k: None
+        return
+    with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 @cli.command("grade")
@@ -596,12 +586,17 @@ def grade_cmd(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, f
 def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, follow_through: float, lms_export: Path | None,
            lms_column: str | None, title: str | None, no_report: bool, force: bool, jobs: int | None,
            options: lms.GradeOptions = lms.GradeOptions(), attempt: str = "last") -> None:
+    _notes(recover(exam_dir))
     manifest = load_manifest(exam_dir)
     out = out if out is not None else (exam_dir if exam_dir.is_dir() else exam_dir.parent) / "grades"
-    if out.exists() and not out.is_dir():
-        raise NnexamError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise NnexamError(f"{out}: folder is not empty (use --force to replace earlier grading files)")
+    sources = _submission_files(submissions)
+    output = Output(out, "grade", force=force, legacy=legacy_grade_files, force_hint="replace earlier grading files",
+                    inputs=[exam_dir / "manifest.json" if exam_dir.is_dir() else exam_dir, *sources, lms_export])
+    copy_name = None
+    if lms_export is not None:
+        copy_name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
+    output.claim(["grades.csv", "feedback/", *(["report.pdf"] if not no_report else []),
+                  *([copy_name] if copy_name else _GRADE_OUTPUTS[1:4])])
     subs = _read_submissions(submissions, manifest, attempt, Policy(follow_through))
     export = read_input(lms_export, "LMS export") if lms_export is not None else None
     grades = grade(manifest, subs, Policy(follow_through))
@@ -611,36 +606,29 @@ def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, foll
     lms_failed = False
     if export is not None:  # first, as the one step that can still refuse the input
         copy, lms_warnings = lms.fill_export(export, str(lms_export), grades, column, lms_column, options)
-        name = lms_export.name if lms_export.name.lower() not in (*_GRADE_OUTPUTS, "feedback") and not lms_export.name.startswith(".") else f"lms_{lms_export.name}"
-        files[name] = copy
-        export_line = lms.export_how(export, str(lms_export), name)
+        files[copy_name] = copy
+        export_line = lms.export_how(export, str(lms_export), copy_name)
         warnings += lms_warnings
         lms_failed = bool(lms_warnings)
-    created = not out.exists()
-    ensure_empty_dir(out, force)
-    feedback = _FeedbackFolder(out / "feedback", grades, jobs or os.cpu_count() or 1)
-    try:
-        # Built in memory while the workers write feedback; written only once all are made.
-        files = {"grades.csv": grades_csv(grades), **files}
-        imports = lms.grade_files(grades, column, options) if export is None else []
-        for made in imports:
-            files[made.name] = made.data
-        if not no_report:
-            from .report import render_report
+    with output:
+        feedback = _FeedbackFolder(output, grades, jobs or os.cpu_count() or 1)
+        try:
+            # Made in memory while the workers write feedback; written once all are made.
+            files = {"grades.csv": grades_csv(grades), **files}
+            imports = lms.grade_files(grades, column, options) if export is None else []
+            for made in imports:
+                files[made.name] = made.data
+            if not no_report:
+                from .report import render_report
 
-            files["report.pdf"] = render_report(grades)
-        n_feedback = feedback.finish()
+                files["report.pdf"] = render_report(grades)
+            n_feedback = feedback.finish()
+        except BaseException:
+            feedback.abandon()
+            raise
         for name, data in files.items():
-            write_atomic(out / name, data)
-    except BaseException:
-        feedback.abandon()
-        if created:
-            shutil.rmtree(out, ignore_errors=True)  # a folder this run made holds nothing of value
-        raise
-    if force:
-        for name in _GRADE_OUTPUTS:
-            if name not in files and (out / name).exists():
-                (out / name).unlink()  # a stale file from an earlier run would be mistaken for this one's
+            output.write(name, data)
+    _notes(output)
     for w in warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     attention = attention_lines(grades)
@@ -663,15 +651,6 @@ def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, foll
 # --- export (issue 11: LMS quizzes) ---------------------------------------------------------
 
 
-def write_outputs(out: Path, files: dict[str, bytes], force: bool) -> None:
-    """Write the files into OUT (one small place, so a staging design can replace it); existing ones need force."""
-    existing = [name for name in files if (out / name).exists()]
-    if existing and not force:
-        raise NnexamError(f"{out / existing[0]}: exists (use --force to replace it)")
-    for name, data in files.items():
-        write_atomic(out / name, data)
-
-
 @cli.command("export")
 @click.argument("lms", type=click.Choice(["moodle", "canvas"]))
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
@@ -686,6 +665,7 @@ def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, d
     from .lms import canvas, moodle
     from .lms.quiz import QuizOptions
 
+    _notes(recover(directory))
     manifest = load_manifest(directory)
     options = QuizOptions(title=title, decimal_comma=decimal_comma)
     try:
@@ -693,9 +673,20 @@ def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, d
     except NnexamError as e:
         raise NnexamError(f"{directory}: {e.message}", e.exit_code) from None
     target = out if out is not None else directory
-    if out is not None:
-        ensure_empty_dir(out, force)
-    write_outputs(target, files, force)
+    inputs = [directory / "manifest.json"]
+    if out is None:  # beside the exam's files, which stay as they are
+        existing = [name for name in files if os.path.lexists(directory / name)]
+        if existing and not force:
+            raise NnexamError(f"{directory / existing[0]}: exists (use --force to replace it)")
+        output = Output(directory, "export", force=True, inputs=inputs, replaces=lambda rel, tag: rel in files,
+                        announce_kept=False)
+    else:
+        output = Output(out, "export", force=force, inputs=inputs, force_hint="replace earlier export files")
+    output.claim(list(files))
+    with output:
+        for name, data in files.items():
+            output.write(name, data)
+    _notes(output)
     n = len(manifest.students)
     for name, data in files.items():
         click.echo(f"{target / name}: {n} variants of {len(manifest.questions)} answers ({len(data) / 1024:.0f} kB); "
@@ -800,12 +791,3 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
     click.echo(f"{len(checked)} values checked against {spec}: {len(checked) - len(wrong)} right, {len(wrong)} wrong")
     if wrong:
         sys.exit(1)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="nnexam")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

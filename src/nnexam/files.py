@@ -1,5 +1,8 @@
-"""Files in and out: inputs read with one clear error, outputs written atomically (a temporary
+"""Files in and out: inputs read with one clear error, single files written atomically (a temporary
 file in the same folder, then renamed over the target), and safe file names from student ids.
+
+Output folders (generate, render, grade, export) are written with staging.Output, which replaces
+the whole folder at once and never writes through a link; write_atomic is for a lone file.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ MAX_ATTEMPTS = 500
 RELU_MARGIN = 0.05  # no relu/leaky_relu pre-activation within this of 0 (the kink)
 SATURATION = 4.0  # no sigmoid/tanh pre-activation beyond ±this (flat, tiny gradients)
 EDGE = 1e-9  # grid sums land exactly on a limit (0.05, 4): count them on the unfair side
+# The fairness rules that decide a redraw, by version: 1 separated each mistake from the right
+# answer by twice nnexam 0.1's wide accepted band; 2 keeps the mistake's accepted interval apart
+# from the right answer's, as tolerance.py accepts them now. The manifest records the version.
+DRAW_RULES = 2
 CHANGED = 1e-12  # float noise: a mistake never "changes" an answer by less than this
 
 # Hash groups: fixed numbers, so adding a group never shifts another's draws.
@@ -168,8 +172,9 @@ def _take(values: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np.nda
     return {k: np.asarray(v)[idx] for k, v in values.items()}
 
 
-def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(failures per rule as boolean arrays over students, all solved values).
+def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndarray],
+                draw_rules: int = DRAW_RULES) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(failures per rule as boolean arrays over students, all solved values), by the given draw rules.
 
     The cheap rules run on every student; the mistake rules (a solve per mistake plus rounding
     bands) only on the students that passed the cheap ones.
@@ -222,18 +227,19 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
         decimals.update({q.name: q.decimals for q in qs})
         reach = reachable_intervals(graph, sub, decimals)
         accept = {q.name: accepted(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], *reach[q.name]) for q in qs}
-        # The separation rule of nnexam 0.1 too, so that every variant it drew is drawn again: the
-        # same (seed, bank, id) gives the same numbers across versions. It asks more than the rule
-        # below in almost every case; the rule below is what makes the named mistakes fair now.
-        legacy = _legacy_widths(graph, sub, decimals, qs)
+        # Draw rules 1 (nnexam 0.1) separated mistakes by its own, wider widths: kept, so that an
+        # exam drawn then is drawn again with the same numbers (`draw_rules` in the manifest).
+        legacy = _legacy_widths(graph, sub, decimals, qs) if draw_rules == 1 else {}
         for m in mistakes:
             wrong = evaluate(graph, sub_givens, mistake=m)
             bad = np.zeros(len(idx), bool)
             for q in qs:
-                band, width = legacy[q.name]
-                with np.errstate(over="ignore", invalid="ignore"):
-                    moved = np.abs(wrong[q.name] - sub[q.name])
-                    bad |= (moved > np.maximum(band, CHANGED)) & (moved <= 2.0 * width)
+                if draw_rules == 1:
+                    band, width = legacy[q.name]
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        moved = np.abs(wrong[q.name] - sub[q.name])
+                        bad |= (moved > np.maximum(band, CHANGED)) & (moved <= 2.0 * width)
+                    continue
                 t, (lo, hi), (low, high) = sub[q.name], reach[q.name], accept[q.name]
                 w = wrong[q.name]
                 # A mistaken value (or a bound) near the float64 limit overflows to inf here: inf
@@ -255,12 +261,12 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
 
 def _legacy_widths(graph: StepGraph, values: Mapping[str, np.ndarray], decimals: Mapping[str, int],
                    qs: Sequence[Question]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(band, width) per asked step as nnexam 0.1 measured them, for its separation rule only.
+    """(band, width) per asked step as nnexam 0.1 measured them, for draw rules 1 only.
 
     band: the sum over a step's inputs of the largest move of the formula when that input moves by
     its own band plus a whole unit 10^-d either way (a secant); width: the tolerance (decimals:
     10^-d; abs: value; rel: half a unit + value·|t|) plus band plus float slack. Wider than what
-    rounding reaches (tolerance.py decides acceptance); kept only so old variants are drawn again.
+    rounding reaches (tolerance.py decides acceptance); kept only so that old exams draw again.
     """
     n = len(next(iter(values.values())))
     band: dict[str, np.ndarray] = {}
@@ -305,7 +311,7 @@ def _check_students(students: Sequence[tuple[str, str]]) -> None:
 
 def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attempts: int = MAX_ATTEMPTS,
               ids: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None,
-              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+              draw_rules: int = DRAW_RULES) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     """(givens, values, attempts) of a fair variant for every key, redrawing only the students that fail."""
     n = len(keys)
     attempts = np.zeros(n, np.uint64)
@@ -315,7 +321,7 @@ def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attem
     counts: dict[str, int] = {}
     while True:
         g = draw_givens(bank, keys[pending], attempts[pending])
-        fails, v = check_rules(bank, qs, g)
+        fails, v = check_rules(bank, qs, g, draw_rules)
         failed = np.any(np.stack(list(fails.values())), axis=0)
         good = pending[~failed]
         for store, new in ((givens, g), (values, v)):
@@ -343,17 +349,21 @@ def draw_fair(bank: Bank, keys: np.ndarray, qs: Sequence[Question], *, max_attem
 
 def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str] | tuple[str, str, Mapping[str, str]]], *,
              title: str | None = None, max_attempts: int = MAX_ATTEMPTS,
-             progress: Callable[[int, int], None] | None = None, kind: str = "class") -> Manifest:
+             progress: Callable[[int, int], None] | None = None, kind: str = "class",
+             draw_rules: int = DRAW_RULES) -> Manifest:
     """One fair variant per (id, name) or (id, name, roster identity columns), derived from (seed, bank hash, id) alone.
 
     kind="pool" marks the variants as bound to no student (see `pool_ids`): an LMS hands them out.
+    draw_rules: which fairness rules decide a redraw (DRAW_RULES; 1 draws exactly as nnexam 0.1 did).
     """
+    if draw_rules not in (1, DRAW_RULES):
+        raise NnexamError(f"draw rules {draw_rules}: expected 1 (nnexam 0.1) or {DRAW_RULES}")
     _check_students(students)
     seed = str(seed)
     ids = [s[0] for s in students]
     keys = student_keys(seed, bank.hash, ids)
     qs = questions(bank)
-    givens, _, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress)
+    givens, _, _ = draw_fair(bank, keys, qs, max_attempts=max_attempts, ids=ids, progress=progress, draw_rules=draw_rules)
     table = np.stack([givens[name] for name in bank.arch.given_names()], axis=1)
     stems = unique_stems(ids)
     shared = Shared(bank.arch, bank.notation, bank.names)
@@ -363,7 +373,7 @@ def generate(bank: Bank, seed: str, students: Sequence[tuple[str, str] | tuple[s
         for i, ((sid, name, *identity), values) in enumerate(zip(students, table.tolist()))
     )
     return Manifest(seed, bank.name, bank.hash, bank.data, title or bank.title, bank.course, bank.date,
-                    bank.notation, qs, variants, __version__, table, kind)
+                    bank.notation, qs, variants, __version__, table, kind, draw_rules=draw_rules)
 
 
 def class_ids(count: int) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ Shared by the generator (writes it), the PDF builder and the grader (read it). T
      "title": "...", "course": "...", "date": "...", "notation": "mazur",
      "kind": "pool" (only for a pool exam: variants v001... bound to no student),
      "render": {"paper": "a4"|"letter", "sides": "duplex"|"simplex"},
+     "draw_rules": 2 (the fairness rules the variants were drawn by; absent: 1, nnexam 0.1),
      "questions": [{"name", "label", "task", "points", "decimals",
                     "tolerance": {"kind": "abs"|"rel"|"decimals", "value": x}}, ...],
      "network": {the spec keys every student shares: layers, activations, loss, bias, ...},
@@ -144,6 +145,9 @@ class Manifest:
     kind: str = "class"
     # The PDF options generate was given (RENDER_OPTIONS), which `nnexam render` uses unless told otherwise.
     render: Mapping[str, str] = field(default_factory=dict)
+    # The fairness rules the variants were drawn by (generate.DRAW_RULES): generating again with the
+    # same seed, bank and ids and these rules gives the same numbers. Absent (nnexam 0.1): 1.
+    draw_rules: int = 1
 
     def __post_init__(self) -> None:
         if self.table is None:
@@ -190,6 +194,7 @@ class Manifest:
             "date": self.date,
             "notation": self.notation,
             "render": dict(self.render),
+            "draw_rules": self.draw_rules,
             "questions": [q.to_dict() for q in self.questions],
             "network": self.shared_spec(),
             "given_names": list(self.arch.given_names()),
@@ -244,6 +249,14 @@ def _questions(d: Mapping[str, Any], source: str) -> tuple[Question, ...]:
             kind, float(value),
         ))
     return tuple(questions)
+
+
+def _draw_rules(d: Mapping[str, Any], source: str) -> int:
+    """The recorded draw rules: 1 when absent (nnexam 0.1 wrote none)."""
+    rules = d.get("draw_rules", 1)
+    if type(rules) is not int or rules < 1:
+        raise NnexamError(f"{source}: key 'draw_rules' must be a whole number from 1, got {json.dumps(rules)}")
+    return rules
 
 
 def _render(d: Mapping[str, Any], source: str) -> dict[str, str]:
@@ -435,6 +448,7 @@ def manifest_from_dict(d: Mapping[str, Any], source: str) -> Manifest:
         str(_need(d, "seed", source, (str, int))), str(d.get("bank_name", "")), str(d.get("bank_hash", "")),
         d.get("bank", {}), str(d.get("title", "")), str(d.get("course", "")), str(d.get("date", "")),
         notation, questions, students, str(d.get("nnexam_version", "")), table, kind, _render(d, source),
+        _draw_rules(d, source),
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import PurePosixPath
 from typing import Iterator
 
 from ..errors import NnexamError
 from ..files import unique_stems
 from ..manifest import Manifest
+from ..workers import pool
 from .documents import PAPERS, build, key_story, sheet_story
 
 
@@ -75,11 +75,6 @@ def render_all(manifest: Manifest, *, jobs: int | None = None, paper: str = "a4"
     # Small chunks keep the progress bar moving and the cores busy to the end.
     size = max(1, min(16, n // (jobs * 8)))
     chunks = [list(range(a, min(n, a + size))) for a in range(0, n, size)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(manifest, paper, title, tuple(fonts))) as pool:
-        futures = [pool.submit(_render_chunk, c) for c in chunks]
-        try:
-            for f in as_completed(futures):
-                yield from f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+    with pool(jobs, "rendering PDFs", _init, (manifest, paper, title, tuple(fonts))) as workers:
+        for done in workers.results([workers.submit(_render_chunk, c) for c in chunks]):
+            yield from done
