@@ -270,7 +270,7 @@ def _instructions(exam: Exam) -> list:
     for caption, formulas, note in exam.rules:
         ws = [plain(caption + ":", SANS_BOLD)]
         for i, f in enumerate(formulas):
-            ws += list(words(f))
+            ws += list(words(f, style="text"))
             if i < len(formulas) - 1:
                 ws[-1] = ws[-1] + plain(",")
         if note:
@@ -392,8 +392,7 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
                 out += _chain(exam, s.name, values)
             line = worked_line(s, values, labels, exam.decimals, "latex", givens=givens)
             *head, result = parts(line)
-            *ws, eq = words(" = ".join(head) + " =")
-            ws.append(eq + plain("\u00a0") + word(result, bold=True))  # "= result" stays on one line
+            ws = words(" = ".join(head) + f" = \\mathbf{{{result}}}")  # the result in bold
             out.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
     return out
 

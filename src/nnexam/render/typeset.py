@@ -1,12 +1,20 @@
-"""Inline math for the PDFs: the LaTeX that expr.py and notation.py emit, set as runs of DejaVu text.
+"""Math for the PDFs: the LaTeX that expr.py and notation.py emit, laid out by TeX's rules and drawn as text.
 
 present.worked_line(..., "latex") gives each step's name, formula and numbers in a small LaTeX
-subset (\\frac, \\partial, \\cdot, \\left( \\right), _{..}, ^{..}, \\sigma, \\text, ...). `words()`
-turns such a string into words of styled runs (italic letters, upright digits and operators,
-smaller raised or lowered sub- and superscripts; fractions inline as a/b, ½ as one glyph), and
-`MathLine` is a flowable that sets the words with greedy line breaking before + − = and after ·,
-so long sums of 8-wide layers wrap inside the frame. Measuring and drawing runs directly is much
-faster than reportlab's Paragraph (no markup parsing), which keeps a key within a few ms.
+subset (\\frac, \\partial, \\cdot, \\left( \\right), _{..}, ^{..}, ', \\sigma, \\text, \\mathbf, ...).
+`parse` turns such a string into TeX's atoms (ord, op, bin, rel, open, close, punct, inner) and
+`_hlist` lays them out as TeX does (The TeXbook, appendix G): built-up fractions with their bar on
+the math axis (rule 15), sub- and superscripts at script (70%) and scriptscript (50%) size with
+TeX's shift parameters (rule 18), primes after the symbol with the subscript under them, the
+spacing table between atom classes, italic Latin and lowercase Greek, upright digits, operators
+and function names. TeX's font parameters (cmsy10's sup1, num1, ...) are used as they are; the
+glyph heights and the math axis are DejaVu Serif's, measured once from the font (_HEIGHTS, AXIS).
+
+`words()` cuts a formula into words only before a relation (=) or a binary operator (+ − ·) that
+stands at the top level: never inside a bracket, a group, a function's argument or a fraction.
+`MathLine` sets words as a paragraph with greedy breaks, each line as tall as its fractions need.
+A word is a tuple of runs drawn by writing PDF text operators directly, much faster than
+reportlab's Paragraph, with fraction bars as filled rectangles after the text object.
 """
 
 from __future__ import annotations
@@ -28,179 +36,503 @@ SANS = ROMAN  # prose
 SANS_BOLD = BOLD  # headings
 MONO = ROMAN  # CSV column names
 
-# A run: (text, font, level). A level is (depth, rise): depth 0 is the base line, each sub- or
-# superscript nests one deeper (smaller), and rise is the baseline shift in units of the base size.
-Level = tuple[int, float]
-BASE: Level = (0, 0.0)
-Run = tuple[str, str, Level]
+# A run is (text, font, scale, rise, kern), lengths in units of the base font size: the pen moves
+# right by `kern`, then `text` is set at `scale` times the size with its baseline `rise` above the
+# word's, and the pen moves on by the text's width. Two pseudo-fonts: RULE draws a fraction bar
+# `scale` long with its bottom at `rise`; GLUE_REL / GLUE_BIN is the space `scale` wide before a
+# top-level relation or binary operator, where a line may break (dropped at the start of a line).
+Run = tuple[str, str, float, float, float]
 Word = tuple[Run, ...]
+RULE = "rule"
+GLUE_REL = "glue-rel"
+GLUE_BIN = "glue-bin"
+_GLUES = (GLUE_REL, GLUE_BIN)
 
-_SYMBOLS = {
-    "partial": "∂", "delta": "δ", "eta": "η", "mu": "μ", "sigma": "σ", "Sigma": "Σ", "cdot": "·",
-    "tanh": "tanh", "ln": "ln", "exp": "exp", "_": "_", ",": " ", "quad": "  ", "sum": "Σ",
-}
+# --- font metrics --------------------------------------------------------------------------------
+
+# TeX's math parameters (cmsy10 and cmex10 fontdimens, in em of the style's size).
+SUP1, SUP2, SUP3 = 0.413, 0.363, 0.289  # superscript shift: display, text, cramped
+SUB1, SUB2 = 0.150, 0.247  # subscript shift: alone, with a superscript
+SUP_DROP, SUB_DROP = 0.386, 0.050  # for a nucleus that is a box (a group or a fraction)
+NUM1, NUM2 = 0.677, 0.394  # numerator shift: display, text and smaller
+DENOM1, DENOM2 = 0.686, 0.345  # denominator shift
+TEX_RULE = 0.04  # default rule thickness (the clearances of scripts)
+NULL_DELIMITER = 0.12  # \nulldelimiterspace, 1.2pt, on each side of a fraction
+SCRIPT_SPACE = 0.05  # \scriptspace, 0.5pt, after a script
+MU = 1.0 / 18.0
+# DejaVu Serif, measured from the font's glyph boxes (units per em 2048).
+AXIS = 0.3135  # the middle of the minus sign: where fraction bars sit
+BAR = 0.055  # fraction bar thickness (DejaVu's minus stroke is 0.079, its underline 0.044)
+X_HEIGHT = 0.519
+STYLE_SCALE = (1.0, 1.0, 0.7, 0.5)  # display, text, script, scriptscript
+D, T, S, SS = 0, 1, 2, 3
+
+_TALL = "bdfhklAEOTW0123456789Σ½*"  # 0.74-0.76 em
+_HEIGHTS = {**{c: 0.533 for c in "acemnorsuvwxz"}, **{c: 0.76 for c in _TALL}, "i": 0.736, "j": 0.736, "t": 0.68,
+            "(": 0.76, ")": 0.76, "[": 0.76, "]": 0.76, "∂": 0.647, "δ": 0.765, "σ": 0.519, "η": 0.533, "μ": 0.519,
+            "−": 0.353, "+": 0.627, "=": 0.452, "·": 0.412, "′": 0.729, ".": 0.116, ",": 0.111, "_": 0.0, " ": 0.0,
+            "\u00a0": 0.0, ">": 0.581, "<": 0.581}
+_DEPTHS = {**{c: 0.222 for c in "gjpqy"}, "(": 0.156, ")": 0.156, "[": 0.132, "]": 0.132, "η": 0.208, "μ": 0.208,
+           ",": 0.136, "_": 0.236, "f": 0.208}
 
 
-def _group(s: str, i: int) -> tuple[str, int]:
-    """The {...} group (or single character) starting at s[i]; returns its content and the next index."""
+@lru_cache(maxsize=65536)
+def _extent(text: str) -> tuple[float, float]:
+    """(height, depth) of a string in em: the tallest and deepest of its glyphs."""
+    return max((_HEIGHTS.get(c, 0.74) for c in text), default=0.0), max((_DEPTHS.get(c, 0.0) for c in text), default=0.0)
+
+
+@lru_cache(maxsize=65536)
+def _em(text: str, font: str) -> float:
+    return stringWidth(text, font, 1000.0) / 1000.0
+
+
+# --- parsing: LaTeX to atoms ----------------------------------------------------------------------
+
+class Atom:
+    """One TeX atom: class, nucleus (text, group or fraction) and optional scripts."""
+
+    __slots__ = ("cls", "text", "font", "group", "num", "den", "sub", "sup", "primes")
+
+    def __init__(self, cls: str, text: str = "", font: str = ROMAN, group=None, num=None, den=None):
+        self.cls, self.text, self.font, self.group, self.num, self.den = cls, text, font, group, num, den
+        self.sub = self.sup = None
+        self.primes = 0
+
+
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+          "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "psi": "ψ",
+          "omega": "ω", "xi": "ξ", "zeta": "ζ", "kappa": "κ", "nu": "ν", "chi": "χ"}
+_UPRIGHT = {"Sigma": "Σ", "Delta": "Δ", "Gamma": "Γ", "Omega": "Ω", "Pi": "Π", "Phi": "Φ", "Lambda": "Λ"}
+_FUNCS = {"tanh", "ln", "exp", "log", "max", "min", "sin", "cos", "sinh", "cosh"}
+_SPACES = {",": 3, ":": 4, ";": 5, " ": 6, "!": -3, "quad": 18, "qquad": 36}
+_BINS = {"cdot": "·", "times": "×", "pm": "±"}
+_RELS = {"leq": "≤", "geq": "≥", "neq": "≠", "approx": "≈", "to": "→"}
+_CHAR_CLASS = {"+": ("bin", "+"), "-": ("bin", "−"), "*": ("bin", "*"), "=": ("rel", "="), "<": ("rel", "<"),
+               ">": ("rel", ">"), "(": ("open", "("), "[": ("open", "["), ")": ("close", ")"), "]": ("close", "]"),
+               ",": ("punct", ","), ";": ("punct", ";"), "/": ("ord", "/"), "|": ("ord", "|")}
+
+
+def _command(s: str, i: int) -> tuple[str, int]:
+    j = i + 1
+    while j < len(s) and s[j].isalpha():
+        j += 1
+    if j == i + 1:
+        j = min(i + 2, len(s))
+    return s[i + 1 : j], j
+
+
+def _raw_group(s: str, i: int) -> tuple[str, int]:
+    """The text of the {...} group at s[i] (or its single character) and the index after it."""
+    while i < len(s) and s[i] == " ":
+        i += 1
     if i < len(s) and s[i] == "{":
         depth = 0
         for j in range(i, len(s)):
-            if s[j] == "{":
-                depth += 1
-            elif s[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    return s[i + 1 : j], j + 1
+            depth += (s[j] == "{") - (s[j] == "}")
+            if depth == 0:
+                return s[i + 1 : j], j + 1
         return s[i + 1 :], len(s)
     if i < len(s) and s[i] == "\\":
-        j = i + 1
-        while j < len(s) and s[j].isalpha():
-            j += 1
+        cmd, j = _command(s, i)
         return s[i:j], j
     return s[i : i + 1], i + 1
 
 
-def _top_level_operator(s: str) -> bool:
-    """True if a LaTeX group holds a sum or product outside braces and parentheses (needs parens as a/b)."""
-    depth = 0
-    for i, ch in enumerate(s):
-        if ch in "{(":
-            depth += 1
-        elif ch in "})":
-            depth -= 1
-        elif depth == 0 and ch == " " and i + 1 < len(s) and s[i + 1] in "+-=\\":
-            return True
-    return False
-
-
-class _Builder:
-    """Collects runs into words; a space before an operator or after · is a possible line break."""
-
-    def __init__(self) -> None:
-        self.words: list[list[Run]] = [[]]
-
-    def add(self, text: str, font: str, level: Level) -> None:
-        if text:
-            self.words[-1].append((text, font, level))
-
-    def brk(self) -> None:
-        if self.words[-1]:
-            self.words.append([])
-
-
-def _emit(b: _Builder, s: str, level: Level, breakable: bool) -> None:
+def parse(s: str, bold: bool = False) -> list[Atom]:
+    """A LaTeX formula as a list of atoms (spaces, as in math mode, are ignored)."""
+    roman = BOLD if bold else ROMAN
+    out: list[Atom] = []
     i, n = 0, len(s)
+
+    def last() -> Atom:
+        if not out:
+            out.append(Atom("ord"))
+        return out[-1]
+
     while i < n:
         ch = s[i]
         if ch == "\\":
-            j = i + 1
-            while j < n and s[j].isalpha():
-                j += 1
-            cmd = s[i + 1 : j] or s[i + 1 : i + 2]
-            j = max(j, i + 2)
+            cmd, j = _command(s, i)
             if cmd == "frac":
-                num, j = _group(s, j)
-                den, j = _group(s, j)
-                if num == "1" and den == "2":
-                    b.add("½", ROMAN, level)
-                else:
-                    for part, sep in ((num, ""), (den, "/")):
-                        b.add(sep, ROMAN, level)
-                        wrap = _top_level_operator(part) or (sep and " " in part and not part.startswith("\\partial"))
-                        b.add("(" if wrap else "", ROMAN, level)
-                        _emit(b, part, level, breakable and bool(wrap))
-                        b.add(")" if wrap else "", ROMAN, level)
+                num, j = _raw_group(s, j)
+                den, j = _raw_group(s, j)
+                out.append(Atom("inner", num=parse(num, bold), den=parse(den, bold)))
             elif cmd in ("left", "right"):
-                j = j if s[j : j + 1] not in "()[]" else j + 1
-                b.add(s[j - 1] if s[j - 1] in "()[]" else "", ROMAN, level)
-            elif cmd in ("text", "operatorname", "mathrm"):
-                body, j = _group(s, j)
-                b.add(body, ROMAN, level)
+                delim = s[j : j + 1]
+                j += 1
+                if delim == "\\":
+                    delim, j = _command(s, j - 1)
+                    delim = {"{": "{", "}": "}", "|": "‖"}.get(delim, delim)
+                if delim != ".":
+                    out.append(Atom("open" if cmd == "left" else "close", delim, roman))
+            elif cmd == "text":
+                body, j = _raw_group(s, j)
+                out.append(Atom("ord", body, roman))
+            elif cmd in ("mathrm", "operatorname", "mathbf"):
+                body, j = _raw_group(s, j)
+                if cmd == "mathbf":
+                    inner = parse(body, True)
+                    out.append(Atom("ord", group=inner))
+                else:
+                    out.append(Atom("op" if cmd == "operatorname" else "ord", body, roman))
             elif cmd == "tilde":
-                body, j = _group(s, j)
-                _emit(b, body, level, False)
-                b.add("\u0303", ROMAN, level)
-            elif cmd == "cdot":
-                b.add("·", ROMAN, level)
-                if breakable and s[j : j + 1] == " ":
-                    b.brk()
-                    j += 1
-            else:
-                sym = _SYMBOLS.get(cmd, cmd)
-                b.add(sym, ROMAN, level)
-                if cmd == "partial" and s[j : j + 1] == " ":
-                    j += 1  # "\partial E" is ∂E, no space
+                body, j = _raw_group(s, j)
+                inner = parse(body, bold)
+                if len(inner) == 1 and inner[0].group is None and inner[0].num is None:
+                    inner[0].text += "\u0303"
+                    out.append(inner[0])
+                else:
+                    out.append(Atom("ord", group=inner))
+            elif cmd == "partial":
+                out.append(Atom("ord", "∂", ITALIC))
+            elif cmd in _GREEK:
+                out.append(Atom("ord", _GREEK[cmd], ITALIC))
+            elif cmd in _UPRIGHT:
+                out.append(Atom("ord", _UPRIGHT[cmd], roman))
+            elif cmd in _FUNCS:
+                out.append(Atom("op", cmd, roman))
+            elif cmd in _BINS:
+                out.append(Atom("bin", _BINS[cmd], roman))
+            elif cmd in _RELS:
+                out.append(Atom("rel", _RELS[cmd], roman))
+            elif cmd in _SPACES:
+                out.append(Atom("space", text=str(_SPACES[cmd])))
+            elif cmd == "sum":
+                out.append(Atom("op", "Σ", roman))
+            elif cmd == "prime":
+                last().primes += 1
+            else:  # \_ \{ \% and anything unknown: the character or the name, upright
+                out.append(Atom("ord", cmd, roman))
             i = j
         elif ch in "_^":
-            body, i = _group(s, i + 1)
-            depth, rise = level
-            shift = (0.36 if ch == "^" else -0.2) * _SCALE[min(depth, 2)]
-            _emit(b, body, (depth + 1, round(rise + shift, 4)), False)
-        elif ch == " ":
-            nxt = s[i + 1 : i + 2]
-            j = i - 1
-            while j >= 0 and s[j] == " ":
-                j -= 1
-            # No break before a sign: "= -0.5", "+ -x", "(-x" (a unary minus stays with its number).
-            unary = nxt == "-" and (j < 0 or s[j] in "=+-(" or s.endswith("\\cdot", 0, j + 1))
-            if breakable and nxt in ("+", "-", "=") and not unary:
-                b.brk()
+            body, i = _raw_group(s, i + 1)
+            target = last()
+            script = parse(body, bold)
+            if ch == "_":
+                target.sub = script
+            elif len(script) == 1 and not script[0].text and script[0].group is None and script[0].num is None \
+                    and script[0].primes and not script[0].sub and not script[0].sup:
+                target.primes += script[0].primes  # ^{\prime}
             else:
-                b.add("\u00a0", ROMAN, level)
-            i += 1
-        elif ch in "{}":
-            i += 1
-        elif ch == "-":
-            b.add("−", ROMAN, level)
-            i += 1
+                target.sup = script
         elif ch == "'":
-            b.add("′", ROMAN, level)
+            last().primes += 1
             i += 1
+        elif ch in " {}":
+            if ch == "{":
+                body, i = _raw_group(s, i)
+                out.append(Atom("ord", group=parse(body, bold)))
+            else:
+                i += 1
         elif ch.isalpha():
             j = i
             while j < n and s[j].isalpha():
                 j += 1
-            b.add(s[i:j], ITALIC, level)
+            out.append(Atom("ord", s[i:j], ITALIC))
             i = j
-        else:
+        elif ch.isdigit() or ch == ".":
             j = i
-            while j < n and not (s[j].isalpha() or s[j] in "\\_^ {}-'"):
+            while j < n and (s[j].isdigit() or s[j] == "."):
                 j += 1
-            b.add(s[i:j], ROMAN, level)
+            out.append(Atom("ord", s[i:j], roman))
             i = j
-
-
-def _merge(runs: Iterable[Run]) -> Word:
-    out: list[Run] = []
-    for text, font, level in runs:
-        if out and out[-1][1] == font and out[-1][2] == level:
-            out[-1] = (out[-1][0] + text, font, level)
         else:
-            out.append((text, font, level))
-    return tuple(out)
+            cls, text = _CHAR_CLASS.get(ch, ("ord", ch))
+            out.append(Atom(cls, text, roman))
+            i += 1
+    return out
 
 
-@lru_cache(maxsize=8192)
-def words(latex: str, bold: bool = False) -> tuple[Word, ...]:
-    """A LaTeX formula as words of runs; line breaks may fall between words."""
-    b = _Builder()
-    _emit(b, latex, BASE, True)
-    out = tuple(_merge(w) for w in b.words if w)
-    if bold:
-        out = tuple(tuple((t, BOLD if f == ROMAN else f, lv) for t, f, lv in w) for w in out)
+def _classes(atoms: Sequence[Atom]) -> list[str]:
+    """Each atom's class after TeX's rules 5 and 6: a bin with nothing to combine is an ord (a sign)."""
+    out: list[str] = []
+    prev = None
+    for a in atoms:
+        c = a.cls
+        if c == "space":
+            out.append(c)
+            continue
+        if c == "bin" and prev in (None, "bin", "op", "rel", "open", "punct"):
+            c = "ord"
+        if c in ("rel", "close", "punct") and prev == "bin":
+            out[_last_index(out)] = "ord"
+        out.append(c)
+        prev = c
+    if prev == "bin":
+        out[_last_index(out)] = "ord"
+    return out
+
+
+def _last_index(classes: list[str]) -> int:
+    return max(i for i, c in enumerate(classes) if c != "space")
+
+
+# TeX's table of spacing between atom classes: 1 thin, 2 medium, 3 thick; negative: in display and
+# text style only (none in scripts); None cannot occur after rules 5 and 6.
+_ORDER = ("ord", "op", "bin", "rel", "open", "close", "punct", "inner")
+_TABLE = {
+    "ord": (0, 1, -2, -3, 0, 0, 0, -1), "op": (1, 1, None, -3, 0, 0, 0, -1),
+    "bin": (-2, -2, None, None, -2, None, None, -2), "rel": (-3, -3, None, 0, -3, 0, 0, -3),
+    "open": (0, 0, None, 0, 0, 0, 0, 0), "close": (0, 1, -2, -3, 0, 0, 0, -1),
+    "punct": (-1, -1, None, -1, -1, -1, -1, -1), "inner": (-1, 1, -2, -3, -1, 0, -1, -1),
+}
+_MU_OF = (0, 3, 4, 5)
+
+
+def _space(left: str, right: str, style: int) -> float:
+    """The glue between two atom classes, in em of the style's size."""
+    k = _TABLE[left][_ORDER.index(right)] or 0
+    if k < 0:
+        k = 0 if style >= S else -k
+    return _MU_OF[k] * MU
+
+
+# --- layout: atoms to boxes -----------------------------------------------------------------------
+
+class Box:
+    """A laid-out piece: width, height and depth (em of the base size) and its placed items.
+
+    An item is (x, y, text, font, scale); a rule has font RULE and its length as `scale`.
+    """
+
+    __slots__ = ("width", "height", "depth", "items", "italic")
+
+    def __init__(self, width=0.0, height=0.0, depth=0.0, items=None, italic=False):
+        self.width, self.height, self.depth, self.items, self.italic = width, height, depth, items or [], italic
+
+    def place(self, other: "Box", dx: float, dy: float) -> None:
+        self.items.extend((x + dx, y + dy, t, f, sc) for x, y, t, f, sc in other.items)
+        self.height = max(self.height, other.height + dy)
+        self.depth = max(self.depth, other.depth - dy)
+
+
+def _sup_style(style: int) -> int:
+    return S if style <= T else SS
+
+
+def _frac_style(style: int) -> int:
+    return T if style == D else (S if style == T else SS)
+
+
+def _text_box(text: str, font: str, sc: float) -> Box:
+    h, d = _extent(text)
+    return Box(_em(text, font) * sc, h * sc, d * sc, [(0.0, 0.0, text, font, sc)], font == ITALIC)
+
+
+def _nucleus(a: Atom, style: int, cramped: bool) -> Box:
+    sc = STYLE_SCALE[style]
+    if a.num is not None:
+        return _fraction(a, style, cramped)
+    if a.group is not None:
+        return _hlist(a.group, style, cramped)
+    return _text_box(a.text, a.font, sc)
+
+
+def _fraction(a: Atom, style: int, cramped: bool) -> Box:
+    """Rule 15: numerator and denominator centred on a bar on the math axis."""
+    sc = STYLE_SCALE[style]
+    inner = _frac_style(style)
+    num, den = _hlist(a.num, inner, cramped), _hlist(a.den, inner, True)
+    if style == D:
+        u, v, phi = NUM1 * sc, DENOM1 * sc, 3 * BAR
+    else:
+        u, v, phi = NUM2 * sc, DENOM2 * sc, BAR
+    axis, half = AXIS * sc, BAR / 2
+    u += max(0.0, phi - ((u - num.depth) - (axis + half)))
+    v += max(0.0, phi - ((axis - half) - (den.height - v)))
+    w = max(num.width, den.width)
+    box = Box(w + 2 * NULL_DELIMITER)
+    box.place(num, NULL_DELIMITER + (w - num.width) / 2, u)
+    box.place(den, NULL_DELIMITER + (w - den.width) / 2, -v)
+    box.items.append((NULL_DELIMITER, axis - half, "", RULE, w))
+    box.height, box.depth = max(box.height, axis + half), max(box.depth, half - axis)
+    return box
+
+
+def _scripts(a: Atom, nucleus: Box, style: int, cramped: bool) -> Box:
+    """Rule 18: superscript, subscript or both after the nucleus, at TeX's shifts; primes first."""
+    sc = STYLE_SCALE[style]
+    is_char = a.group is None and a.num is None
+    box = Box(nucleus.width, nucleus.height, nucleus.depth, list(nucleus.items))
+    x = nucleus.width
+    sup = sub = None
+    if a.primes:
+        # A prime is a superscript in TeX (w'_5 is w^{\prime}_5); DejaVu's ′ is drawn high already,
+        # so it is set at the nucleus's size on the baseline, the subscript tucked under it.
+        sup = _text_box("′" * a.primes, ROMAN, sc)
+        sup_shift = 0.0
+        if a.sup:
+            more = _hlist(a.sup, _sup_style(style), cramped)
+            p = (SUP1 if style == D else SUP3 if cramped else SUP2) * sc
+            sup.place(more, sup.width, max(p, more.depth + X_HEIGHT * sc / 4))
+            sup.width += more.width
+    elif a.sup:
+        sup = _hlist(a.sup, _sup_style(style), cramped)
+    if a.sub:
+        sub = _hlist(a.sub, _sup_style(style), True)
+    s_sc = STYLE_SCALE[_sup_style(style)]
+    u = 0.0 if is_char else nucleus.height - SUP_DROP * s_sc
+    v = 0.0 if is_char else nucleus.depth + SUB_DROP * s_sc
+    if sup is not None and not a.primes:
+        p = (SUP1 if style == D else SUP3 if cramped else SUP2) * sc
+        u = max(u, p, sup.depth + X_HEIGHT * sc / 4)
+    if sub is not None and (sup is None or a.primes):
+        v = max(v, SUB1 * sc, sub.height - 0.8 * X_HEIGHT * sc)
+    elif sub is not None:
+        v = max(v, SUB2 * sc)
+        gap = (u - sup.depth) - (sub.height - v)
+        if gap < 4 * TEX_RULE * sc:
+            v += 4 * TEX_RULE * sc - gap
+            psi = 0.8 * X_HEIGHT * sc - (u - sup.depth)
+            if psi > 0:
+                u, v = u + psi, v - psi
+    end = x
+    if sup is not None:
+        # The italic correction of a slanted letter moves only the superscript (w^2 clears the w).
+        dx = 0.05 * sc if nucleus.italic else 0.0
+        box.place(sup, x + dx, u if not a.primes else 0.0)
+        end = max(end, x + dx + sup.width)
+    if sub is not None:
+        box.place(sub, x, -v)
+        end = max(end, x + sub.width)
+    box.width = end + SCRIPT_SPACE * sc
+    return box
+
+
+def _atom_box(a: Atom, style: int, cramped: bool) -> Box:
+    nucleus = _nucleus(a, style, cramped)
+    if a.sub is None and a.sup is None and not a.primes:
+        return nucleus
+    return _scripts(a, nucleus, style, cramped)
+
+
+def _hlist(atoms: Sequence[Atom], style: int, cramped: bool = False, classes: list[str] | None = None,
+           start: int = 0, stop: int | None = None) -> Box:
+    """Atoms[start:stop] side by side with TeX's spacing between their classes."""
+    classes = classes or _classes(atoms)
+    stop = len(atoms) if stop is None else stop
+    sc = STYLE_SCALE[style]
+    box = Box()
+    x, prev = 0.0, None
+    for i in range(start, stop):
+        a, c = atoms[i], classes[i]
+        if c == "space":
+            x += int(a.text) * MU * sc
+            continue
+        if prev is not None:
+            gap = _space(prev, c, style) * sc
+            if gap:
+                # A real space glyph (scaled to the glue), so copied text keeps its spaces.
+                box.items.append((x, 0.0, " ", ROMAN, gap / _em(" ", ROMAN)))
+                x += gap
+        b = _atom_box(a, style, cramped)
+        box.place(b, x, 0.0)
+        x += b.width
+        prev = c
+    box.width = x
+    return box
+
+
+def _compile(box: Box) -> Word:
+    """A box's items as runs (pen moves between them), ending at the box's width."""
+    runs: list[Run] = []
+    pen = 0.0
+    for x, y, text, font, sc in box.items:
+        kern = round(x - pen, 4)
+        if font == RULE:
+            pen = x + sc
+        else:
+            pen = x + _em(text, font) * sc
+        if runs and kern == 0 and font != RULE and runs[-1][1] == font and runs[-1][2] == sc and runs[-1][3] == y:
+            prev = runs[-1]
+            runs[-1] = (prev[0] + text, font, sc, y, prev[4])
+        else:
+            runs.append((text, font, sc, round(y, 4), kern))
+    tail = round(box.width - pen, 4)
+    if tail:
+        runs.append(("", ROMAN, 1.0, 0.0, tail))
+    return tuple(runs)
+
+
+def _inline(atoms: list[Atom], bold: bool) -> list[Atom]:
+    """Fractions as a/b (labels in tables and on the diagram): parentheses where a part is a sum."""
+    out: list[Atom] = []
+    roman = BOLD if bold else ROMAN
+    for a in atoms:
+        if a.group is not None:
+            a.group = _inline(a.group, bold)
+        for attr in ("sub", "sup"):
+            if getattr(a, attr):
+                setattr(a, attr, _inline(getattr(a, attr), bold))
+        if a.num is None:
+            out.append(a)
+            continue
+        num, den = _inline(a.num, bold), _inline(a.den, bold)
+        if _plain(num) == "1" and _plain(den) == "2":
+            half = Atom("ord", "½", roman)
+            half.sub, half.sup, half.primes = a.sub, a.sup, a.primes
+            out.append(half)
+            continue
+        for k, part in enumerate((num, den)):
+            if k:
+                out.append(Atom("ord", "/", roman))
+            wrap = any(c in ("bin", "rel") for c in _classes(part))
+            if wrap:
+                out.append(Atom("open", "(", roman))
+            out.extend(part)
+            if wrap:
+                out.append(Atom("close", ")", roman))
+    return out
+
+
+def _plain(atoms: list[Atom]) -> str:
+    return "".join(a.text for a in atoms) if all(a.group is None and a.num is None for a in atoms) else ""
+
+
+def _break_points(atoms: Sequence[Atom], classes: list[str]) -> list[int]:
+    """Indices of the top-level relations and + − outside every bracket (never inside a product)."""
+    out, depth = [], 0
+    for i, (a, c) in enumerate(zip(atoms, classes)):
+        if c == "open":
+            depth += 1
+        elif c == "close":
+            depth = max(0, depth - 1)
+        elif depth == 0 and i > 0 and (c == "rel" or (c == "bin" and a.text in "+−")):
+            out.append(i)
     return out
 
 
 @lru_cache(maxsize=8192)
+def words(latex: str, bold: bool = False, style: str = "display") -> tuple[Word, ...]:
+    """A formula as words: line breaks may fall between them, i.e. before a top-level = + −.
+
+    `style` is TeX's: "display" (the worked solution: fractions at full size) or "text" (inline
+    in prose, as the sheet's instructions: numerators and denominators at script size).
+    """
+    st = D if style == "display" else T
+    atoms = parse(latex, bold)
+    classes = _classes(atoms)
+    cuts = [0] + _break_points(atoms, classes) + [len(atoms)]
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        if a == b:
+            continue
+        box = _hlist(atoms, st, False, classes, a, b)
+        w = _compile(box)
+        if a:
+            prev = next((classes[k] for k in range(a - 1, -1, -1) if classes[k] != "space"), None)
+            glue = _space(prev, classes[a], st) if prev else 0.0
+            w = ((" ", GLUE_REL if classes[a] == "rel" else GLUE_BIN, glue, 0.0, 0.0),) + w
+        out.append(w)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
 def word(latex: str, bold: bool = False) -> Word:
-    """A LaTeX formula as one unbreakable word (labels in tables and on the diagram)."""
-    runs: list[Run] = []
-    for i, w in enumerate(words(latex, bold)):
-        if i:
-            runs.append(("\u00a0", ROMAN, BASE))
-        runs.extend(w)
-    return _merge(runs)
+    """A formula as one unbreakable word in text style, fractions as a/b (labels in tables and on the diagram)."""
+    atoms = _inline(parse(latex, bold), bold)
+    return _compile(_hlist(atoms, T))
 
 
 def minus(number: str) -> str:
@@ -209,7 +541,7 @@ def minus(number: str) -> str:
 
 
 def plain(text: str, font: str = ROMAN) -> Word:
-    return ((text, font, BASE),)
+    return ((text, font, 1.0, 0.0, 0.0),)
 
 
 def join(*parts: Sequence[Word]) -> tuple[Word, ...]:
@@ -217,18 +549,12 @@ def join(*parts: Sequence[Word]) -> tuple[Word, ...]:
     return tuple(w for p in parts for w in p)
 
 
+def bolden(w: Word) -> Word:
+    """The same runs with upright text in bold (widths change: use only at the end of a line)."""
+    return tuple((t, BOLD if f == ROMAN and t.strip() else f, sc, r, k) for t, f, sc, r, k in w)
+
+
 # --- measuring and drawing ----------------------------------------------------------------------
-
-_SCALE = (1.0, 0.72, 0.58)  # font size factor by nesting depth
-
-
-def _size(size: float, level: Level) -> float:
-    return size * _SCALE[min(level[0], 2)]
-
-
-def _rise(size: float, level: Level) -> float:
-    return size * level[1]
-
 
 @lru_cache(maxsize=65536)
 def _run_width(text: str, font: str, size: float) -> float:
@@ -236,8 +562,33 @@ def _run_width(text: str, font: str, size: float) -> float:
 
 
 @lru_cache(maxsize=65536)
+def _word_em(w: Word) -> float:
+    total = 0.0
+    for t, f, sc, _, k in w:
+        total += k + (sc if f in _GLUES or f == RULE else (_em(t, f) * sc if t else 0.0))
+    return total
+
+
 def word_width(w: Word, size: float) -> float:
-    return sum(_run_width(t, f, _size(size, lv)) for t, f, lv in w)
+    return _word_em(w) * size
+
+
+@lru_cache(maxsize=65536)
+def word_extent(w: Word) -> tuple[float, float]:
+    """(height, depth) of a word in em of its size: how far it reaches above and below the baseline."""
+    h = d = 0.0
+    for t, f, sc, rise, _ in w:
+        if f == RULE:
+            h, d = max(h, rise + BAR), max(d, -rise)
+        elif t and f not in _GLUES:
+            th, td = _extent(t)
+            h, d = max(h, rise + th * sc), max(d, td * sc - rise)
+    return h, d
+
+
+def glue(w: Word) -> float | None:
+    """The breakable space a word starts with (em), or None for a word that takes an ordinary space."""
+    return w[0][2] if w and w[0][1] in _GLUES else None
 
 
 def space_width(size: float) -> float:
@@ -255,47 +606,85 @@ def draw_text(canvas, x: float, y: float, s: str, font: str, size: float, color=
     if align != "left":
         wd = _run_width(s, font, size)
         x -= wd if align == "right" else wd / 2
-    emit(canvas, x, y, (((s, font, BASE),),), size, color)
+    emit(canvas, x, y, (plain(s, font),), size, color)
+
+
+_SPACE: Word = plain(" ")
 
 
 def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None) -> None:
-    """Append one text object setting `ws` (separated by spaces) at (x, y) to the page.
+    """Append one text object setting `ws` at (x, y) to the page, then any fraction bars.
 
-    This writes the PDF operators itself (rg, Tf, Ts, Tj) instead of going through reportlab's
-    PDFTextObject, which re-measures, re-splits and re-formats every run: a key has thousands.
-    Each word's operators are cached per document (subset codes are per document); every word
-    sets its own font and leaves the rise at zero, so cached pieces join in any order.
+    Words are separated by a space, or by their own glue (a math word before = + −), which is
+    dropped at the start. This writes the PDF operators itself (rg, Tf, Ts, TJ, Tj) instead of
+    going through reportlab's PDFTextObject, which re-measures, re-splits and re-formats every run:
+    a key has thousands. Each word's operators are cached per document (subset codes are per
+    document); every word sets its own font and leaves the rise at zero, so pieces join in any order.
     """
     doc = canvas._doc
     cache = doc.__dict__.setdefault("_nnexam_words", {})
     ops = [_color_op(color) if color is not None else "", f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm"]
+    bars = []
+    pen = x
     for i, w in enumerate(ws):
         key = (w, size, bool(i))
         piece = cache.get(key)
         if piece is None:
-            piece = cache[key] = _word_ops(doc, ((" ", ROMAN, BASE),) + w if i else w, size)
-        ops.append(piece)
+            if w and w[0][1] in _GLUES:
+                runs = w if i else w[1:]
+            else:
+                runs = _SPACE + w if i else w
+            piece = cache[key] = (*_word_ops(doc, runs, size), word_width(runs, size))
+        ops.append(piece[0])
+        for bx, by, bl in piece[1]:
+            bars.append(f"{pen + bx:.2f} {y + by:.2f} {bl:.2f} {BAR * size:.2f} re")
+        pen += piece[2]
     ops.append("ET")
+    if bars:
+        ops.append(" ".join(bars) + " f")
     canvas._code.append(" ".join(ops))
 
 
-def _word_ops(doc, runs: Word, size: float) -> str:
-    ops, current, rise0 = [], None, 0.0
-    for text, font, level in runs:
-        s, rise = _size(size, level), _rise(size, level)
-        if rise != rise0:
-            ops.append(f"{rise:.2f} Ts")
-            rise0 = rise
+def _word_ops(doc, runs: Word, size: float) -> tuple[str, tuple]:
+    ops, current, rise0, pen = [], None, 0.0, 0.0
+    bars = []
+    move = 0.0  # pen movement not yet written (kerns and bars), in points
+    for text, font, sc, rise, kern in runs:
+        move += kern * size
+        if font == RULE:
+            bars.append((pen + move, rise * size, sc * size))
+            move += sc * size
+            continue
+        if not text:
+            continue
+        if font in _GLUES:
+            font, sc = ROMAN, sc / _em(" ", ROMAN)
+        s = sc * size
+        if rise * size != rise0:
+            rise0 = rise * size
+            ops.append(f"{rise0:.2f} Ts")
         f = _font(font)
         for subset, chunk in f.splitString(text, doc):
             name = f.getSubsetInternalName(subset, doc)
             if (name, s) != current:
                 ops.append(f"{name} {s:.2f} Tf")
                 current = (name, s)
+            if move:
+                ops.append(f"[{-move * 1000 / s:.1f}] TJ")
+                pen += move
+                move = 0.0
             ops.append(f"({escapePDF(chunk)}) Tj")
+        pen += _em(text, font) * s
+    if move:
+        if current is None:
+            f = _font(ROMAN)
+            name = f.getSubsetInternalName(f.splitString(" ", doc)[0][0], doc)
+            current = (name, size)
+            ops.append(f"{name} {size:.2f} Tf")
+        ops.append(f"[{-move * 1000 / current[1]:.1f}] TJ")
     if rise0:
         ops.append("0 Ts")  # the rise is text state and outlives ET: leave it at zero
-    return " ".join(ops)
+    return " ".join(ops), tuple(bars)
 
 
 @lru_cache(maxsize=64)
@@ -308,22 +697,19 @@ def _font(name: str):
     return getFont(name)
 
 
-def _depths(ws: Sequence[Word]) -> list[int]:
-    """Parenthesis depth after each word: a break at depth 0 keeps brackets on one line."""
-    out, d = [], 0
-    for w in ws:
-        for t, _, _ in w:
-            d += t.count("(") - t.count(")")
-        out.append(d)
-    return out
+# --- paragraphs of words ----------------------------------------------------------------------------
+
+Line = tuple[float, tuple[Word, ...], float, float]  # (x, words, height above baseline, depth below)
 
 
 class MathLine(Flowable):
-    """Words set as a paragraph: greedy breaks, continuation lines indented by `hang`.
+    """Words set as a paragraph: greedy breaks, continuation lines indented.
 
-    A formula (`math`) breaks where the fewest brackets are open, looking back along a full line
-    as long as the line stays at least 2/5 full; short formulas do not split across pages, long
-    ones leave at least two lines on each side. `tag` is drawn in the margin of the first line.
+    In a formula (`math`) the words are cut only before top-level = + − (see `words`); a line
+    that goes on after "name =" starts under the first "=", one going on with + or − a quad
+    further in. Each line is as tall as its fractions need. Short formulas do not split across
+    pages, long ones leave at least two lines on each side. `tag` is drawn in the margin of the
+    first line.
     """
 
     def __init__(self, ws: Sequence[Word], size: float = 9.5, leading: float | None = None,
@@ -338,61 +724,61 @@ class MathLine(Flowable):
         self.spaceBefore = space_before
         self.math = math
         self.tag = tag
-        self._lines: list[tuple[float, list[Word]]] = []
+        self._lines: list[Line] = []
 
-    def _layout(self, avail: float) -> list[tuple[float, list[Word]]]:
+    def _layout(self, avail: float) -> list[Line]:
         size, space = self.size, space_width(self.size)
         ws = self.ws
-        widths = [word_width(w, size) for w in ws]
-        hang = self.hang
-        if hang is None:
-            # Continuation lines start under the formula, after "name =", when that is short.
-            first = widths[0] + space if ws else 0
-            hang = first if first < 0.35 * avail else 2 * size
-        hang += self.indent
-        depth = None
-        lines: list[tuple[float, list[Word]]] = []
-        x0, start, x = self.indent, 0, self.indent  # the current line holds ws[start:i]
+        gaps = [(g * size if (g := glue(w)) is not None else space) for w in ws]
+        widths = [word_width(w, size) - (g if glue(w) is not None else 0.0) for w, g in zip(ws, gaps)]
+        rel_hang = bin_hang = self.hang
+        if self.hang is None:
+            # "= ..." continues under the first "=", "+ ..." under the first term after it.
+            eq = next((i for i, w in enumerate(ws) if w and w[0][1] == GLUE_REL), None)
+            first = (sum(widths[:eq]) + sum(gaps[1:eq + 1])) if eq else 0.0
+            if eq and first < 0.35 * avail:
+                rel_hang = first
+                bin_hang = first + (_em("=", ROMAN) + 5 * MU) * size
+            else:
+                rel_hang, bin_hang = 2 * size, 3 * size
+        lines: list[Line] = []
+        start, x, x0 = 0, self.indent, self.indent
         for i, wd in enumerate(widths):
-            need = wd if i == start else space + wd
-            if i > start and x + need > avail:
-                cut = i
-                if self.math and i - start > 1:
-                    if depth is None:
-                        depth = _depths(ws)
-                    # Look back for a break with fewer open brackets, keeping the line 2/5 full.
-                    ends, e = [], x0
-                    for k in range(start, i):
-                        e += widths[k] + (space if k > start else 0)
-                        ends.append(e)
-                    best = depth[i - 1]
-                    for k in range(i - 1, start, -1):  # a break before ws[k]
-                        if ends[k - 1 - start] - x0 < 0.4 * (avail - x0):
-                            break
-                        if depth[k - 1] < best:
-                            cut, best = k, depth[k - 1]
-                lines.append((x0, list(ws[start:cut])))
-                x0, start = hang, cut
-                x = hang + sum(widths[start:i]) + space * (i - start)
-                need = wd
-            x += need
+            if i > start and x + gaps[i] + wd > avail:
+                lines.append(self._line(x0, start, i))
+                lead = ws[i][0][1] if ws[i] else ""
+                x0 = self.indent + (rel_hang if lead == GLUE_REL else bin_hang)
+                start, x = i, x0 + wd
+            else:
+                x += wd if i == start else gaps[i] + wd
         if start < len(ws):
-            lines.append((x0, list(ws[start:])))
+            lines.append(self._line(x0, start, len(ws)))
         return lines
+
+    def _line(self, x0: float, a: int, b: int) -> Line:
+        part = self.ws[a:b]
+        h = d = 0.0
+        for w in part:
+            wh, wd = word_extent(w)
+            h, d = max(h, wh), max(d, wd)
+        return x0, part, h * self.size, d * self.size
 
     def wrap(self, availWidth, availHeight):
         self._lines = self._layout(availWidth)
         self.width = availWidth
-        self.height = len(self._lines) * self.leading
+        self.height = _lines_height(self._lines, self.size, self.leading)
         return self.width, self.height
 
     def split(self, availWidth, availHeight):
         lines = self._layout(availWidth)
-        fit = min(int(availHeight // self.leading), len(lines) - 2)
-        if len(lines) <= 3 or fit < 2:
+        if len(lines) <= 3:
             return []
-        return [_Preset(lines[:fit], self.size, self.leading, self.tag),
-                _Preset(lines[fit:], self.size, self.leading)]
+        fit = 0
+        while fit < len(lines) - 2 and _lines_height(lines[:fit + 1], self.size, self.leading) <= availHeight:
+            fit += 1
+        if fit < 2:
+            return []
+        return [_Preset(lines[:fit], self.size, self.leading, self.tag), _Preset(lines[fit:], self.size, self.leading)]
 
     def draw(self):
         _draw_lines(self.canv, self._lines, self.size, self.leading, self.height, self.tag)
@@ -406,7 +792,7 @@ class _Preset(Flowable):
         self._lines, self.size, self.leading, self.tag = lines, size, leading, tag
 
     def wrap(self, availWidth, availHeight):
-        self.width, self.height = availWidth, len(self._lines) * self.leading
+        self.width, self.height = availWidth, _lines_height(self._lines, self.size, self.leading)
         return self.width, self.height
 
     def draw(self):
@@ -416,13 +802,26 @@ class _Preset(Flowable):
 _TAG_INK = Color(0.1, 0.1, 0.12)
 
 
+def _line_box(line: Line, size: float, leading: float) -> tuple[float, float]:
+    """(room above the baseline, room below): a plain line's share of the leading, or what its fractions need."""
+    above = (leading + size) / 2 - 0.22 * size
+    pad = 0.18 * size
+    return max(above, line[2] + pad), max(leading - above, line[3] + pad)
+
+
+def _lines_height(lines: Sequence[Line], size: float, leading: float) -> float:
+    return sum(sum(_line_box(ln, size, leading)) for ln in lines)
+
+
 def _draw_lines(canvas, lines, size, leading, height, tag: str = "") -> None:
-    y = height - leading + (leading - size) * 0.5 + size * 0.22
-    if tag:
-        emit(canvas, 0, y, (((tag, BOLD, BASE),),), 7, _TAG_INK)
-    for x0, ws in lines:
-        emit(canvas, x0, y, ws, size)
-        y -= leading
+    top = height
+    for k, line in enumerate(lines):
+        above, below = _line_box(line, size, leading)
+        y = top - above
+        if k == 0 and tag:
+            emit(canvas, 0, y, (plain(tag, BOLD),), 7, _TAG_INK)
+        emit(canvas, line[0], y, line[1], size)
+        top -= above + below
 
 
 # --- font programs, once per process ------------------------------------------------------------
