@@ -39,14 +39,17 @@ MONO = ROMAN  # CSV column names
 # A run is (text, font, scale, rise, kern), lengths in units of the base font size: the pen moves
 # right by `kern`, then `text` is set at `scale` times the size with its baseline `rise` above the
 # word's, and the pen moves on by the text's width. Two pseudo-fonts: RULE draws a fraction bar
-# `scale` long with its bottom at `rise`; GLUE_REL / GLUE_BIN is the space `scale` wide before a
-# top-level relation or binary operator, where a line may break (dropped at the start of a line).
+# `scale` long with its bottom at `rise`; GLUE is a space `scale` wide (drawn as a space glyph and
+# a kern, so copied text keeps its spaces); GLUE_REL / GLUE_BIN is that space before a top-level
+# relation or binary operator, where a line may break (dropped at the start of a line).
 Run = tuple[str, str, float, float, float]
 Word = tuple[Run, ...]
 RULE = "rule"
 GLUE_REL = "glue-rel"
 GLUE_BIN = "glue-bin"
-_GLUES = (GLUE_REL, GLUE_BIN)
+GLUE = "glue"
+_BREAKS = (GLUE_REL, GLUE_BIN)
+_GLUES = (GLUE_REL, GLUE_BIN, GLUE)
 
 # --- font metrics --------------------------------------------------------------------------------
 
@@ -423,8 +426,7 @@ def _hlist(atoms: Sequence[Atom], style: int, cramped: bool = False, classes: li
         if prev is not None:
             gap = _space(prev, c, style) * sc
             if gap:
-                # A real space glyph (scaled to the glue), so copied text keeps its spaces.
-                box.items.append((x, 0.0, " ", ROMAN, gap / _em(" ", ROMAN)))
+                box.items.append((x, 0.0, " ", GLUE, gap))
                 x += gap
         b = _atom_box(a, style, cramped)
         box.place(b, x, 0.0)
@@ -440,7 +442,7 @@ def _compile(box: Box) -> Word:
     pen = 0.0
     for x, y, text, font, sc in box.items:
         kern = round(x - pen, 4)
-        if font == RULE:
+        if font == RULE or font == GLUE:
             pen = x + sc
         else:
             pen = x + _em(text, font) * sc
@@ -503,13 +505,48 @@ def _break_points(atoms: Sequence[Atom], classes: list[str]) -> list[int]:
     return out
 
 
-@lru_cache(maxsize=8192)
+def _top_parts(latex: str) -> list[str]:
+    """`latex` cut at every " = " outside braces and brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(latex):
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif depth == 0 and ch == "=" and latex[i - 1 : i + 2] == " = ":
+            parts.append(latex[start : i - 1])
+            start = i + 2
+    return parts + [latex[start:]]
+
+
 def words(latex: str, bold: bool = False, style: str = "display") -> tuple[Word, ...]:
     """A formula as words: line breaks may fall between them, i.e. before a top-level = + −.
 
     `style` is TeX's: "display" (the worked solution: fractions at full size) or "text" (inline
-    in prose, as the sheet's instructions: numerators and denominators at script size).
+    in prose, as the sheet's instructions: numerators and denominators at script size). Each side
+    of a top-level = is laid out (and cached) alone: formulas recur from student to student.
     """
+    parts = _top_parts(latex)
+    if len(parts) == 1:
+        return _words(latex, bold, style)
+    out = list(_words(parts[0], bold, style))
+    for part in parts[1:]:
+        rest = _words(part, bold, style)
+        first = rest[0] if rest else ()
+        if first and first[0][1] in _BREAKS:  # "= + x": the sign after = is unary (cannot occur)
+            first = first[1:]
+        out.append(_EQUALS[bold] + first)
+        out.extend(rest[1:])
+    return tuple(out)
+
+
+# "= " before a side: the thick space (5 mu) on each side of a relation.
+_EQUALS = {b: ((" ", GLUE_REL, 5 * MU, 0.0, 0.0), ("=", BOLD if b else ROMAN, 1.0, 0.0, 0.0), (" ", GLUE, 5 * MU, 0.0, 0.0))
+           for b in (False, True)}
+
+
+@lru_cache(maxsize=16384)
+def _words(latex: str, bold: bool, style: str) -> tuple[Word, ...]:
     st = D if style == "display" else T
     atoms = parse(latex, bold)
     classes = _classes(atoms)
@@ -588,7 +625,7 @@ def word_extent(w: Word) -> tuple[float, float]:
 
 def glue(w: Word) -> float | None:
     """The breakable space a word starts with (em), or None for a word that takes an ordinary space."""
-    return w[0][2] if w and w[0][1] in _GLUES else None
+    return w[0][2] if w and w[0][1] in _BREAKS else None
 
 
 def space_width(size: float) -> float:
@@ -611,26 +648,59 @@ def draw_text(canvas, x: float, y: float, s: str, font: str, size: float, color=
 
 _SPACE: Word = plain(" ")
 
+# The characters beyond ASCII that formulas use, given their codes first thing in every document:
+# with ASCII at its own codes (reportlab's asciiReadable), a word made of these has the same
+# operators in every document, so they are worked out once per process, not once per file.
+SEED = "∂−·′½σηδμαβγελπρτφωΣΔ×±≤≥≈→…—\u0303"
+_SEEDED = frozenset(SEED)
+_SHARED: dict = {}
+
+
+def _signature(doc) -> tuple:
+    """Give our fonts their names and the SEED characters their codes in `doc`; what they came out as."""
+    sig = doc.__dict__.get("_nnexam_sig")
+    if sig is None:
+        parts = []
+        for name in (ROMAN, ITALIC, BOLD):
+            f = _font(name)
+            f.splitString(SEED, doc)
+            assigned = f.state[doc].assignments
+            parts.append((f.getSubsetInternalName(0, doc), tuple(assigned.get(ord(c), -1) for c in SEED)))
+        sig = doc._nnexam_sig = tuple(parts)
+    return sig
+
+
+@lru_cache(maxsize=65536)
+def _portable(w: Word) -> bool:
+    """True if every character of the word has a code fixed by ASCII or SEED."""
+    return all(ord(c) < 128 or c in _SEEDED for t, *_ in w for c in t)
+
 
 def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None) -> None:
     """Append one text object setting `ws` at (x, y) to the page, then any fraction bars.
 
     Words are separated by a space, or by their own glue (a math word before = + −), which is
-    dropped at the start. This writes the PDF operators itself (rg, Tf, Ts, TJ, Tj) instead of
-    going through reportlab's PDFTextObject, which re-measures, re-splits and re-formats every run:
-    a key has thousands. Each word's operators are cached per document (subset codes are per
-    document); every word sets its own font and leaves the rise at zero, so pieces join in any order.
+    dropped at the start. This writes the PDF operators itself (rg, Tf, Ts, TJ) instead of going
+    through reportlab's PDFTextObject, which re-measures, re-splits and re-formats every run: a
+    key has thousands. Each word's operators are cached (per process when its characters have
+    fixed codes, see SEED; else per document); every word sets its own font and leaves the rise
+    at zero, so pieces join in any order.
     """
     doc = canvas._doc
-    cache = doc.__dict__.setdefault("_nnexam_words", {})
+    sig = _signature(doc)
+    local = doc.__dict__.setdefault("_nnexam_words", {})
+    if len(_SHARED) > 200_000:
+        _SHARED.clear()
     ops = [_color_op(color) if color is not None else "", f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm"]
     bars = []
     pen = x
     for i, w in enumerate(ws):
-        key = (w, size, bool(i))
+        portable = _portable(w)
+        key = (sig, w, size, bool(i)) if portable else (w, size, bool(i))
+        cache = _SHARED if portable else local
         piece = cache.get(key)
         if piece is None:
-            if w and w[0][1] in _GLUES:
+            if w and w[0][1] in _BREAKS:
                 runs = w if i else w[1:]
             else:
                 runs = _SPACE + w if i else w
@@ -646,42 +716,65 @@ def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None
 
 
 def _word_ops(doc, runs: Word, size: float) -> tuple[str, tuple]:
-    ops, current, rise0, pen = [], None, 0.0, 0.0
+    """PDF operators drawing `runs` from the current point: one TJ array per font, size and rise."""
+    ops: list[str] = []
+    tj: list[str] = []  # the open TJ array
     bars = []
-    move = 0.0  # pen movement not yet written (kerns and bars), in points
+    name = None  # the font subset and size in use
+    s = rise0 = pen = move = 0.0  # move: pen movement not yet written (kerns, bars), in points
+
+    def flush() -> None:
+        if tj:
+            ops.append("[" + " ".join(tj) + "] TJ")
+            tj.clear()
+
     for text, font, sc, rise, kern in runs:
         move += kern * size
         if font == RULE:
             bars.append((pen + move, rise * size, sc * size))
             move += sc * size
             continue
+        if font in _GLUES:
+            if name is None:
+                f = _font(ROMAN)
+                name, s = f.getSubsetInternalName(f.splitString(" ", doc)[0][0], doc), size
+                ops.append(f"{name} {size:.2f} Tf")
+                space_w = _em(" ", ROMAN) * size
+            # A space glyph in the font in use, then a kern to make it as wide as the glue.
+            if move:
+                tj.append(f"{-move * 1000 / s:.1f}")
+            tj.append("( )")
+            pen += move + space_w
+            move = sc * size - space_w
+            continue
         if not text:
             continue
-        if font in _GLUES:
-            font, sc = ROMAN, sc / _em(" ", ROMAN)
-        s = sc * size
+        fs = sc * size
         if rise * size != rise0:
+            flush()
             rise0 = rise * size
             ops.append(f"{rise0:.2f} Ts")
         f = _font(font)
         for subset, chunk in f.splitString(text, doc):
-            name = f.getSubsetInternalName(subset, doc)
-            if (name, s) != current:
-                ops.append(f"{name} {s:.2f} Tf")
-                current = (name, s)
+            sub = f.getSubsetInternalName(subset, doc)
+            if (sub, fs) != (name, s):
+                flush()
+                ops.append(f"{sub} {fs:.2f} Tf")
+                name, s = sub, fs
+                space_w = _em(" ", font) * fs
             if move:
-                ops.append(f"[{-move * 1000 / s:.1f}] TJ")
+                tj.append(f"{-move * 1000 / s:.1f}")
                 pen += move
                 move = 0.0
-            ops.append(f"({escapePDF(chunk)}) Tj")
-        pen += _em(text, font) * s
+            tj.append(f"({escapePDF(chunk)})")
+        pen += _em(text, font) * fs
     if move:
-        if current is None:
+        if name is None:
             f = _font(ROMAN)
-            name = f.getSubsetInternalName(f.splitString(" ", doc)[0][0], doc)
-            current = (name, size)
+            name, s = f.getSubsetInternalName(f.splitString(" ", doc)[0][0], doc), size
             ops.append(f"{name} {size:.2f} Tf")
-        ops.append(f"[{-move * 1000 / current[1]:.1f}] TJ")
+        tj.append(f"{-move * 1000 / s:.1f}")
+    flush()
     if rise0:
         ops.append("0 Ts")  # the rise is text state and outlives ET: leave it at zero
     return " ".join(ops), tuple(bars)
