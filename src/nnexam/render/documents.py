@@ -27,7 +27,7 @@ from ..notation import Label, weight_numbers
 from ..present import chain_rule, fmt, fmt_given, layer_name, parts, sections, worked_line
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
-                     clip, fit_size, text)
+                     WorkSpace, clip, fit_size, text)
 from .diagram import MAX_HEIGHT, NetworkDiagram, diagram_height, layout, value_width
 from .typeset import SANS, SANS_BOLD, MathLine, draw_text, minus, plain, speed_up_fonts, word, word_width, words
 
@@ -270,7 +270,7 @@ def _instructions(exam: Exam) -> list:
     for caption, formulas, note in exam.rules:
         ws = [plain(caption + ":", SANS_BOLD)]
         for i, f in enumerate(formulas):
-            ws += list(words(f, style="text"))
+            ws += list(words(f))  # display style, as a LaTeX author sets these rules
             if i < len(formulas) - 1:
                 ws[-1] = ws[-1] + plain(",")
         if note:
@@ -288,7 +288,16 @@ def _task_title(graph, task: str, qs: list[Question], repeated: bool) -> str:
     return title
 
 
-def _tasks(exam: Exam) -> list:
+def working_space(manifest: Manifest) -> str:
+    """The bank's working_space option: "below" every task (default), "end" (a page at the end) or "none"."""
+    return manifest.bank.get("working_space", "below")
+
+
+WORK_BELOW = 30 * mm  # room under each task
+
+
+def _tasks(exam: Exam, height: float = 700.0) -> list:
+    space = working_space(exam.manifest)
     out = []
     for t, (title, numbered) in enumerate(exam.tasks, 1):
         total = sum(q.points for _, q in numbered)
@@ -300,6 +309,11 @@ def _tasks(exam: Exam) -> list:
         if equal and len(numbered) > 1:
             out.append(text(f"{points_note(numbered[0][1].points)} each", 7.5))
         out.append(AnswerBoxes(blanks))
+        if space == "below":
+            last = t == len(exam.tasks)
+            out.append(WorkSpace(WORK_BELOW, fill=last))  # the last one takes the rest of the page
+    if space == "end":
+        out.append(WorkSpace(0.5 * height, fill=True))  # the rest of the page if half of it is left, else a page
     return out
 
 
@@ -312,7 +326,7 @@ def sheet_story(exam: Exam, student: StudentVariant, width: float, title: str | 
     # A diagram too tall for the room under the instructions goes first, so page 1 is not left half empty.
     story = header + (instructions + diagram if after else diagram + [CondPageBreak(60)] + instructions)
     story += _givens_table(exam, givens)
-    story += _tasks(exam)
+    story += _tasks(exam, height or 700.0)
     return story
 
 

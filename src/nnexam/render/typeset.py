@@ -67,6 +67,7 @@ MU = 1.0 / 18.0
 AXIS = 0.3135  # the middle of the minus sign: where fraction bars sit
 BAR = 0.055  # fraction bar thickness (DejaVu's minus stroke is 0.079, its underline 0.044)
 X_HEIGHT = 0.519
+PRIME_SCALE, PRIME_RISE = 1.45, -0.28  # DejaVu's ′ (0.55 to 0.73 em) made TeX's size and height
 STYLE_SCALE = (1.0, 1.0, 0.7, 0.5)  # display, text, script, scriptscript
 D, T, S, SS = 0, 1, 2, 3
 
@@ -361,9 +362,10 @@ def _scripts(a: Atom, nucleus: Box, style: int, cramped: bool) -> Box:
     x = nucleus.width
     sup = sub = None
     if a.primes:
-        # A prime is a superscript in TeX (w'_5 is w^{\prime}_5); DejaVu's ′ is drawn high already,
-        # so it is set at the nucleus's size on the baseline, the subscript tucked under it.
-        sup = _text_box("′" * a.primes, ROMAN, sc)
+        # A prime is a superscript in TeX (w'_5 is w^{\prime}_5); DejaVu's ′ is drawn high already
+        # and short, so it is set larger and lowered to span TeX's (0.5 to 0.8 em), the subscript
+        # tucked under it.
+        sup = _text_box("′" * a.primes, ROMAN, PRIME_SCALE * sc)
         sup_shift = 0.0
         if a.sup:
             more = _hlist(a.sup, _sup_style(style), cramped)
@@ -394,7 +396,7 @@ def _scripts(a: Atom, nucleus: Box, style: int, cramped: bool) -> Box:
     if sup is not None:
         # The italic correction of a slanted letter moves only the superscript (w^2 clears the w).
         dx = 0.05 * sc if nucleus.italic else 0.0
-        box.place(sup, x + dx, u if not a.primes else 0.0)
+        box.place(sup, x + dx, u if not a.primes else PRIME_RISE * sc)
         end = max(end, x + dx + sup.width)
     if sub is not None:
         box.place(sub, x, -v)
