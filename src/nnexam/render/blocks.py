@@ -306,10 +306,8 @@ class WorkSpace(Flowable):
 
     def wrap(self, availWidth, availHeight):
         self.width = availWidth
-        if self.fill and availHeight >= self.least:
-            self.height = availHeight - 1
-        elif not self.fill and 0.6 * self.least <= availHeight < self.least:
-            self.height = availHeight - 1  # what is left of the page, rather than apart from its task
+        if self.fill and availHeight >= self.least or 0.6 * self.least <= availHeight < self.least:
+            self.height = availHeight - 1  # the rest of the page (at 3/5 of the room asked, rather than apart from its task)
         else:
             self.height = self.least
         return self.width, self.height
