@@ -319,7 +319,8 @@ def _frac_style(style: int) -> int:
     return T if style == D else (S if style == T else SS)
 
 
-def _text_box(text: str, font: str, sc: float) -> Box:
+@lru_cache(maxsize=16384)
+def _text_box(text: str, font: str, sc: float) -> Box:  # shared: boxes are copied, never changed, once made
     h, d = _extent(text)
     return Box(_em(text, font) * sc, h * sc, d * sc, [(0.0, 0.0, text, font, sc)], font == ITALIC)
 
@@ -368,6 +369,7 @@ def _scripts(a: Atom, nucleus: Box, style: int, cramped: bool) -> Box:
         sup = _text_box("′" * a.primes, ROMAN, PRIME_SCALE * sc)
         sup_shift = 0.0
         if a.sup:
+            sup = Box(sup.width, sup.height, sup.depth, list(sup.items))  # a copy: text boxes are shared
             more = _hlist(a.sup, _sup_style(style), cramped)
             p = (SUP1 if style == D else SUP3 if cramped else SUP2) * sc
             sup.place(more, sup.width, max(p, more.depth + X_HEIGHT * sc / 4))
@@ -653,29 +655,41 @@ _SPACE: Word = plain(" ")
 # The characters beyond ASCII that formulas use, given their codes first thing in every document:
 # with ASCII at its own codes (reportlab's asciiReadable), a word made of these has the same
 # operators in every document, so they are worked out once per process, not once per file.
-SEED = "∂−·′½σηδμαβγελπρτφωΣΔ×±≤≥≈→…—\u0303"
-_SEEDED = frozenset(SEED)
+SEEDS = {ROMAN: "−·′½…—", ITALIC: "∂σηδμ", BOLD: "−·…—"}
+_SEEDSET = {font: frozenset(chars) for font, chars in SEEDS.items()}
+_CODES: dict = {}  # signature -> {font: (subset name, str.translate table)}
 _SHARED: dict = {}
 
 
 def _signature(doc) -> tuple:
-    """Give our fonts their names and the SEED characters their codes in `doc`; what they came out as."""
+    """Give our fonts their names and the SEEDS their codes in `doc`; what they came out as."""
     sig = doc.__dict__.get("_nnexam_sig")
     if sig is None:
         parts = []
         for name in (ROMAN, ITALIC, BOLD):
             f = _font(name)
-            f.splitString(SEED, doc)
+            f.splitString(SEEDS[name], doc)
             assigned = f.state[doc].assignments
-            parts.append((f.getSubsetInternalName(0, doc), tuple(assigned.get(ord(c), -1) for c in SEED)))
+            parts.append((name, f.getSubsetInternalName(0, doc), tuple(assigned.get(ord(c), -1) for c in SEEDS[name])))
         sig = doc._nnexam_sig = tuple(parts)
+        if sig not in _CODES:
+            ascii_ = {i: chr(i) for i in range(32, 128)}
+            _CODES[sig] = {name: (sub, {**ascii_, 0xA0: " ", **{ord(c): chr(code) for c, code in zip(SEEDS[name], codes)
+                                                                if 0 < code < 256}})
+                           for name, sub, codes in sig}
     return sig
 
 
 @lru_cache(maxsize=65536)
 def _portable(w: Word) -> bool:
-    """True if every character of the word has a code fixed by ASCII or SEED."""
-    return all(ord(c) < 128 or c in _SEEDED for t, *_ in w for c in t)
+    """True if every character of the word has a code fixed by ASCII or SEEDS (in subset 0 of its font)."""
+    for t, f, *_ in w:
+        if t.isascii() or f in _GLUES or f == RULE:
+            continue
+        seeded = _SEEDSET.get(f)
+        if seeded is None or not all(ord(c) < 128 or c in seeded or c == "\u00a0" for c in t):
+            return False
+    return True
 
 
 def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None) -> None:
@@ -706,7 +720,8 @@ def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None
                 runs = w if i else w[1:]
             else:
                 runs = _SPACE + w if i else w
-            piece = cache[key] = (*_word_ops(doc, runs, size), word_width(runs, size))
+            piece = cache[key] = (*_word_ops(doc, runs, size, _CODES[sig] if portable else None),
+                                  word_width(runs, size))
         ops.append(piece[0])
         for bx, by, bl in piece[1]:
             bars.append(f"{pen + bx:.2f} {y + by:.2f} {bl:.2f} {BAR * size:.2f} re")
@@ -717,8 +732,12 @@ def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None
     canvas._code.append(" ".join(ops))
 
 
-def _word_ops(doc, runs: Word, size: float) -> tuple[str, tuple]:
-    """PDF operators drawing `runs` from the current point: one TJ array per font, size and rise."""
+def _word_ops(doc, runs: Word, size: float, codes: dict | None = None) -> tuple[str, tuple]:
+    """PDF operators drawing `runs` from the current point: one TJ array per font, size and rise.
+
+    With `codes` (the words whose characters have fixed codes) text is encoded by table, not
+    through reportlab's per-document subsetting.
+    """
     ops: list[str] = []
     tj: list[str] = []  # the open TJ array
     bars = []
@@ -756,9 +775,13 @@ def _word_ops(doc, runs: Word, size: float) -> tuple[str, tuple]:
             flush()
             rise0 = rise * size
             ops.append(f"{rise0:.2f} Ts")
-        f = _font(font)
-        for subset, chunk in f.splitString(text, doc):
-            sub = f.getSubsetInternalName(subset, doc)
+        if codes is not None:
+            sub, table = codes[font]
+            chunks = ((sub, text.translate(table).encode("latin-1")),)
+        else:
+            f = _font(font)
+            chunks = tuple((f.getSubsetInternalName(subset, doc), chunk) for subset, chunk in f.splitString(text, doc))
+        for sub, chunk in chunks:
             if (sub, fs) != (name, s):
                 flush()
                 ops.append(f"{sub} {fs:.2f} Tf")
