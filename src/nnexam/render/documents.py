@@ -400,15 +400,26 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
         if not steps:
             continue
         out += [CondPageBreak(60), Heading(title, size=9.8, space_before=7)]
+        section = []
         for s in steps:
             if s.kind == "dE_dw" and s.layer not in chained:
                 chained.add(s.layer)
-                out += _chain(exam, s.name, values)
+                section += _chain(exam, s.name, values)
             line = worked_line(s, values, labels, exam.decimals, "latex", givens=givens)
             *head, result = parts(line)
             ws = words(" = ".join(head) + f" = \\mathbf{{{result}}}")  # the result in bold
-            out.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
+            section.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
+        _align(section)
+        out += section
     return out
+
+
+def _align(flowables: list, most: float = 150.0) -> None:
+    """Line up the first "=" of a section's formulas, as amsmath's align* does (left sides up to `most` wide)."""
+    lines = [f for f in flowables if isinstance(f, MathLine) and f.math and len(f.ws) > 1]
+    lead = max((w for w in (word_width(f.ws[0], f.size) for f in lines) if w <= most), default=0.0)
+    for f in lines:
+        f.lead = lead
 
 
 def key_story(exam: Exam, student: StudentVariant, width: float, title: str | None, height: float = 0.0) -> list:

@@ -842,6 +842,7 @@ class MathLine(Flowable):
         self.spaceBefore = space_before
         self.math = math
         self.tag = tag
+        self.lead = 0.0  # where the first "=" goes (from the indent): left sides shorter move right
         self._lines: list[Line] = []
 
     def _layout(self, avail: float) -> list[Line]:
@@ -850,17 +851,19 @@ class MathLine(Flowable):
         gaps = [(g * size if (g := glue(w)) is not None else space) for w in ws]
         widths = [word_width(w, size) - (g if glue(w) is not None else 0.0) for w, g in zip(ws, gaps)]
         rel_hang = bin_hang = self.hang
+        shift = 0.0
         if self.hang is None:
             # "= ..." continues under the first "=", "+ ..." under the first term after it.
             eq = next((i for i, w in enumerate(ws) if w and w[0][1] == GLUE_REL), None)
             first = (sum(widths[:eq]) + sum(gaps[1:eq + 1])) if eq else 0.0
             if eq and first < 0.35 * avail:
-                rel_hang = first
-                bin_hang = first + (_em("=", ROMAN) + 5 * MU) * size
+                shift = max(0.0, self.lead - first) if eq == 1 else 0.0
+                rel_hang = shift + first
+                bin_hang = rel_hang + (_em("=", ROMAN) + 5 * MU) * size
             else:
                 rel_hang, bin_hang = 2 * size, 3 * size
         lines: list[Line] = []
-        start, x, x0 = 0, self.indent, self.indent
+        start, x, x0 = 0, self.indent + shift, self.indent + shift
         for i, wd in enumerate(widths):
             if i > start and x + gaps[i] + wd > avail:
                 lines.append(self._line(x0, start, i))
