@@ -670,6 +670,9 @@ def _signature(doc) -> tuple:
             f = _font(name)
             f.splitString(SEEDS[name], doc)
             assigned = f.state[doc].assignments
+            if any(assigned.get(c) != c for c in range(33, 127)):
+                sig = doc._nnexam_sig = ()  # ASCII not at its own codes (not asciiReadable): no sharing
+                return sig
             parts.append((name, f.getSubsetInternalName(0, doc), tuple(assigned.get(ord(c), -1) for c in SEEDS[name])))
         sig = doc._nnexam_sig = tuple(parts)
         if sig not in _CODES:
@@ -711,7 +714,7 @@ def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None
     bars = []
     pen = x
     for i, w in enumerate(ws):
-        portable = _portable(w)
+        portable = bool(sig) and _portable(w)
         key = (sig, w, size, bool(i)) if portable else (w, size, bool(i))
         cache = _SHARED if portable else local
         piece = cache.get(key)
@@ -846,6 +849,14 @@ class MathLine(Flowable):
         self._lines: list[Line] = []
 
     def _layout(self, avail: float) -> list[Line]:
+        key = (avail, self.lead)
+        if getattr(self, "_laid", None) and self._laid[0] == key:
+            return self._laid[1]  # platypus asks again and again: once per width is enough
+        lines = self._break(avail)
+        self._laid = (key, lines)
+        return lines
+
+    def _break(self, avail: float) -> list[Line]:
         size, space = self.size, space_width(self.size)
         ws = self.ws
         gaps = [(g * size if (g := glue(w)) is not None else space) for w in ws]
