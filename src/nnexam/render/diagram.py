@@ -328,7 +328,9 @@ class NetworkDiagram(Flowable):
         # Activation of every computing layer under its column.
         for l in range(1, L + 1):
             x = lay.centres[l, 1][0]
-            w = plain(ACTIVATION_NAMES[arch.activations[l - 1]])
+            name = ACTIVATION_NAMES[arch.activations[l - 1]]
+            # σ is a math symbol (italic, as in the formulas), the rest of the caption prose.
+            w = word(r"\sigma") + plain(name[1:]) if name.startswith("σ") else plain(name)
             draw_word(c, x - word_width(w, 6.5) / 2, 3, w, 6.5, _GREY)
         # Labels on white boxes, so edges never run through their text.
         for name, box in lay.bias_boxes.items():
