@@ -8,6 +8,7 @@ general cell layout cost more than the rest of a sheet together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from reportlab.lib.colors import Color
@@ -316,17 +317,24 @@ class WorkSpace(Flowable):
         return []
 
     def draw(self):
-        c, w, h, p = self.canv, self.width, self.height, self.PITCH
-        top = h - 11
-        cols, rows = int(w // p), int((top - 2) // p)
-        gw, gh = cols * p, rows * p
-        x0, y0 = (w - gw) / 2, top - gh
-        path = [f"{x0 + i * p:.2f} {y0:.2f} m {x0 + i * p:.2f} {top:.2f} l" for i in range(cols + 1)]
-        path += [f"{x0:.2f} {y0 + j * p:.2f} m {x0 + gw:.2f} {y0 + j * p:.2f} l" for j in range(rows + 1)]
+        c = self.canv
         c.setStrokeColor(GRID)
         c.setLineWidth(0.4)
-        c._code.append(" ".join(path) + " S")
-        draw_text(c, x0, h - 8, self.caption, SANS, 7, GREY)
+        path, x0 = _grid(round(self.width, 2), round(self.height, 2), self.PITCH)
+        c._code.append(path)
+        draw_text(c, x0, self.height - 8, self.caption, SANS, 7, GREY)
+
+
+@lru_cache(maxsize=64)
+def _grid(w: float, h: float, p: float) -> tuple[str, float]:
+    """The path of a grid of p-squares centred in w under a caption line, and its left edge."""
+    top = h - 11
+    cols, rows = int(w // p), int((top - 2) // p)
+    gw, gh = cols * p, rows * p
+    x0, y0 = (w - gw) / 2, top - gh
+    path = [f"{x0 + i * p:.2f} {y0:.2f} m {x0 + i * p:.2f} {top:.2f} l" for i in range(cols + 1)]
+    path += [f"{x0:.2f} {y0 + j * p:.2f} m {x0 + gw:.2f} {y0 + j * p:.2f} l" for j in range(rows + 1)]
+    return " ".join(path) + " S", x0
 
 
 @dataclass(frozen=True)

@@ -511,16 +511,18 @@ def _break_points(atoms: Sequence[Atom], classes: list[str]) -> list[int]:
 
 def _top_parts(latex: str) -> list[str]:
     """`latex` cut at every " = " outside braces and brackets."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(latex):
-        if ch in "{([":
-            depth += 1
-        elif ch in "})]":
-            depth -= 1
-        elif depth == 0 and ch == "=" and latex[i - 1 : i + 2] == " = ":
-            parts.append(latex[start : i - 1])
-            start = i + 2
-    return parts + [latex[start:]]
+    pieces = latex.split(" = ")
+    if len(pieces) == 1:
+        return pieces
+    out: list[str] = []
+    open_ = 0  # brackets the part being built leaves open: a " = " inside them does not cut
+    for piece in pieces:
+        if open_:
+            out[-1] += " = " + piece
+        else:
+            out.append(piece)
+        open_ += sum(piece.count(c) for c in "{([") - sum(piece.count(c) for c in "})]")
+    return out
 
 
 def words(latex: str, bold: bool = False, style: str = "display") -> tuple[Word, ...]:
