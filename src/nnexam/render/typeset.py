@@ -25,7 +25,8 @@ from typing import Iterable, Sequence
 
 from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
-from reportlab.pdfbase.pdfdoc import escapePDF
+from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfbase.pdfdoc import PDFObject, escapePDF
 from reportlab.platypus import Flowable
 
 ROMAN = "DejaVuSerif"
@@ -967,8 +968,8 @@ class _CachedFlate:
 
     @staticmethod
     @lru_cache(maxsize=256)
-    def encode(data: bytes) -> bytes:
-        return zlib.compress(data)
+    def encode(data: bytes | str) -> bytes:
+        return zlib.compress(data.encode("utf8") if isinstance(data, str) else data)  # as PDFZCompress does
 
 
 def speed_up_fonts(names: Iterable[str] = (ROMAN, ITALIC, BOLD)) -> None:
@@ -990,11 +991,30 @@ def speed_up_fonts(names: Iterable[str] = (ROMAN, ITALIC, BOLD)) -> None:
 
         def add_objects(doc, fontname, subset, add=add, face=face):
             ref = add(doc, fontname, subset)
-            stream = doc.idToObject.get(f"fontFile:{face.filename}({fontname})")
-            if stream is not None and stream.filters:
-                stream.filters = [_CachedFlate]
+            # The font program and its ToUnicode map (made just before) are the same in every file.
+            for key in (f"fontFile:{face.filename}({fontname})", f"toUnicodeCMap:{fontname}"):
+                stream = doc.idToObject.get(key)
+                if stream is not None and stream.filters:
+                    stream.filters = [_CachedFlate]
             return ref
+
+        @lru_cache(maxsize=4096)
+        def char_width(code: int, width=face.getCharWidth) -> "_Width":
+            return _Width(width(code))
 
         face.makeSubset = lambda subset, cached=cached_subset: cached(tuple(subset))
         face.addSubsetObjects = add_objects
+        face.getCharWidth = char_width
         face._nnexam_cached = True
+
+
+class _Width(float, PDFObject):
+    """A glyph width in a font's /Widths: a number that writes itself from a cache (each PDF lists hundreds)."""
+
+    def format(self, document) -> bytes:
+        return _width_bytes(float(self))
+
+
+@lru_cache(maxsize=4096)
+def _width_bytes(n: float) -> bytes:
+    return fp_str(n).encode("latin-1")  # as reportlab writes a number
