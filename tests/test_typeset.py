@@ -327,3 +327,11 @@ def test_working_space_option(classic_exam):
     with pytest.raises(NnexamError, match="key 'working_space': expected one of below, end, none"):
         parse_bank(data, "mine.toml", "mine")
     assert load_bank("classic").data.get("working_space", "below") == "below"
+
+
+def test_labels_keep_the_compact_slash_form():
+    # Tables, answer boxes and the diagram set names in one line, as TeX's running text writes ∂E/∂w.
+    assert text_of(word(r"\frac{\partial E_{total}}{\partial w_{5}}")).replace(" ", "") == "∂Etotal/∂w5"
+    assert text_of(word(r"\frac{1}{1 + e^{-x}}")).replace(" ", "") == "1/(1+e−x)"
+    assert text_of(word(r"\frac{1}{2}")) == "½"
+    assert not any(f == RULE for _, f, *_ in word(r"\frac{a}{b}"))

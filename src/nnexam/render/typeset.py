@@ -711,7 +711,7 @@ def emit(canvas, x: float, y: float, ws: Sequence[Word], size: float, color=None
     doc = canvas._doc
     sig = _signature(doc)
     local = doc.__dict__.setdefault("_nnexam_words", {})
-    if len(_SHARED) > 200_000:
+    if len(_SHARED) > 100_000:  # a bound on memory: a class of thousands adds numbers without end
         _SHARED.clear()
     ops = [_color_op(color) if color is not None else "", f"BT 1 0 0 1 {x:.2f} {y:.2f} Tm"]
     bars = []
