@@ -44,7 +44,7 @@ def test_decimals(runner, examples):
     out = solve_out(runner, examples / "mazur_2-2-2.toml", "--decimals", "8")
     assert re.search(r"^  w5_new +0\.35891648$", out, re.M) and re.search(r"^  E_total_new +0\.29102777$", out, re.M)
     out = solve_out(runner, examples / "mazur_2-2-2.toml", "--decimals", "0", "--steps")
-    assert "w5' = w5 - η · ∂E_total/∂w5 = 0.4 - 0.5 · 0 = 0" in out
+    assert "w′5 = w5 - η · ∂E_total/∂w5 = 0.4 - 0.5 · 0 = 0" in out
 
 
 def test_steps_print_formula_numbers_and_result_as_the_seeds_do(runner, examples):
@@ -57,12 +57,12 @@ def test_steps_print_formula_numbers_and_result_as_the_seeds_do(runner, examples
         "  ∂E_total/∂out_o1 = out_o1 - target_o1 = 0.7514 - 0.01 = 0.7414",
         "  chain rule: ∂E_total/∂w5 = ∂E_total/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w5",
         "  ∂E_total/∂w5 = δ_o1 · out_h1 = 0.1385 · 0.5933 = 0.0822",
-        "  w5' = w5 - η · ∂E_total/∂w5 = 0.4 - 0.5 · 0.0822 = 0.3589",
-        "  w7' = w7 - η · ∂E_total/∂w7 = 0.5 - 0.5 · (-0.0226) = 0.5113",
+        "  w′5 = w5 - η · ∂E_total/∂w5 = 0.4 - 0.5 · 0.0822 = 0.3589",
+        "  w′7 = w7 - η · ∂E_total/∂w7 = 0.5 - 0.5 · (-0.0226) = 0.5113",
         "  ∂E_total/∂out_h1 = w5 · δ_o1 + w7 · δ_o2 = 0.4 · 0.1385 + 0.5 · (-0.0381) = 0.0364",
         "  ∂E_total/∂b2 = δ_o1 + δ_o2 = 0.1385 - 0.0381 = 0.1004",
-        # The rounded chain: E_o2' is 0.0230 from the rounded out_o2' (exact 0.0231); the sum is true as printed.
-        "  E_total' = E_o1' + E_o2' = 0.2680 + 0.0230 = 0.2910",
+        # The rounded chain: E′_o2 is 0.0230 from the rounded out′_o2 (exact 0.0231); the sum is true as printed.
+        "  E′_total = E′_o1 + E′_o2 = 0.2680 + 0.0230 = 0.2910",
     ):
         assert line in out.splitlines(), line
 
@@ -71,7 +71,7 @@ def test_steps_in_matrix_notation(runner, examples):
     out = solve_out(runner, examples / "esuli_3-2-1.toml", "--steps", "--decimals", "3").splitlines()
     assert "  h_pre1 = w010 · x0 + w011 · x1 + w012 · x2 + b01 = -0.5 · 0.9 - 1.2 · 0.2 + 0.3 · 0.5 + 0.2 = -0.340" in out
     assert "  h1 = relu(h_pre1) = relu(-0.340) = 0.000" in out
-    assert "  w100* = w100 - μ · ∂E/∂w100 = 0.7 - 0.1 · 0.038 = 0.696" in out
+    assert "  w*100 = w100 - μ · ∂E/∂w100 = 0.7 - 0.1 · 0.038 = 0.696" in out
 
 
 def test_json_has_every_step_at_full_precision_with_labels(runner, examples):

@@ -199,8 +199,8 @@ def test_a_title_in_cjk_wraps_inside_the_frame_and_a_title_no_font_prints_warns(
 
     title = "反向传播练习：前向传播、反向传播和一次梯度下降步骤，以及更多的内容让它足够长以至于需要换行"
     lines = wrap_runs(title, "DejaVuSerif-Bold", 15, 400)
-    assert len(lines) >= 2 and "".join(t for ln in lines for t, _, _ in ln) == title
-    assert all(fonts.runs_width([(t, f) for t, f, _ in ln], 15) <= 400 for ln in lines)
+    assert len(lines) >= 2 and "".join(run[0] for ln in lines for run in ln) == title
+    assert all(fonts.runs_width([run[:2] for run in ln], 15) <= 400 for ln in lines)
     result = runner.invoke(cli, ["generate", "--seed", "t", "--students", "1", "--title", "Quiz 𠀋",
                                  "--out", str(tmp_path / "o"), "--jobs", "1"])
     assert result.exit_code == 0

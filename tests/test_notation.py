@@ -33,7 +33,7 @@ def test_mazur_numbering_goes_neuron_by_neuron():
     assert (a["dE_dw2_1_1"], a["w2_1_1_new"], a["delta2_1"], a["dE_da1_1"]) == ("dE/dw5", "w5_new", "delta_o1", "dE/dout_h1")
     assert a["da_dz2_1"] == "dout_o1/dnet_o1" and a["E_new"] == "E_total_new"
     text = labels(build_graph(TWO_TWO_TWO), "mazur")
-    assert text["dE_dw2_1_1"].text == "∂E_total/∂w5" and text["w2_1_1_new"].text == "w5'" and text["eta"].text == "η"
+    assert text["dE_dw2_1_1"].text == "∂E_total/∂w5" and text["w2_1_1_new"].text == "w′5" and text["eta"].text == "η"
     assert text["delta2_1"].text == "δ_o1" and text["w2_1_1_new"].latex == "w'_{5}"
 
 
@@ -63,7 +63,7 @@ def test_matrix_notation_as_in_seed_002():
     assert (a["z1_1"], a["a1_2"], a["z2_1"], a["a2_1"], a["E"]) == ("h_pre0", "h1", "o_pre", "o", "E")
     assert (a["eta"], a["w2_1_1_new"], a["delta1_1"]) == ("mu", "w100_new", "delta_h0")
     lab = labels(build_graph(arch), "matrix")
-    assert lab["eta"].text == "μ" and lab["w2_1_1_new"].text == "w100*" and lab["z1_1"].latex == "h_{\\text{pre},0}"
+    assert lab["eta"].text == "μ" and lab["w2_1_1_new"].text == "w*100" and lab["z1_1"].latex == "h_{\\text{pre},0}"
 
 
 def test_matrix_notation_with_several_hidden_layers_numbers_each_layer():

@@ -25,7 +25,7 @@ def slips(k: dict[str, float]) -> dict[str, tuple[str, float, str]]:
     return {
         "neighbour": ("dE_dw2_1_2", k["delta2_1"] * k["a1_1"], "∂E_total/∂w6 used out_h1 where out_h2 belongs"),
         "other target": ("E_2", 0.5 * (k["t_1"] - k["a2_2"]) ** 2, "E_o2 used target_o1 where target_o2 belongs"),
-        "eta dropped": ("w2_1_1_new", k["w2_1_1"] - k["dE_dw2_1_1"], "w5' without the factor η"),
+        "eta dropped": ("w2_1_1_new", k["w2_1_1"] - k["dE_dw2_1_1"], "w′5 without the factor η"),
         "twice": ("z2_1", 2 * k["w2_1_1"] * k["a1_1"] + k["b2"], "net_o1 used w5 · out_h1 twice, in place of w6 · out_h2"),
         "pre-activation": ("z2_2", k["w2_2_1"] * k["z1_1"] + k["w2_2_2"] * k["a1_2"] + k["b2"],
                            "net_o2 used net_h1 where out_h1 belongs"),

@@ -181,7 +181,7 @@ def _decimals_of(number: str) -> int:
 
 
 _EXACT_TEXT = re.compile(r" \(exact (-?\d+(?:\.\d+)?)\)$")
-_EXACT_LATEX = re.compile(r" \\quad \(\\text\{exact \} (-?\d+(?:\.\d+)?)\)$")
+_EXACT_LATEX = re.compile(r" \\quad \(\\text\{exact \} \{(-?\d+(?:\.\d+)?)\}\)$")
 
 
 def check_lines(lines: list[tuple[str, str | None]], slope: float, given_numbers: set[str]) -> tuple[int, list[str]]:

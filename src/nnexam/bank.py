@@ -28,7 +28,9 @@ STEP_KINDS = ("z", "a", "E_j", "E", "dE_da", "da_dz", "delta", "dE_dw", "dE_db",
               "z_new", "a_new", "E_j_new", "E_new")
 _ARCH_KEYS = {"layers", "activations", "loss", "bias", "update_biases", "leaky_slope"}
 _TOP_KEYS = _ARCH_KEYS | {"title", "course", "date", "notation", "names", "decimals", "tolerance",
-                          "allow_inactive_zero", "min_loss", "draws", "tasks"}
+                          "allow_inactive_zero", "min_loss", "draws", "tasks", "working_space"}
+# Room to work on the sheet: below every task (the default), a page at the end, or none.
+WORKING_SPACE = ("below", "end", "none")
 _MAX_GRID = 100_000
 _MAX_TOLERANCE = 1e6  # wider accepts any answer a student could write: a typo, not a tolerance
 
@@ -364,6 +366,8 @@ def parse_bank(data: Mapping[str, Any], source: str, name: str) -> Bank:
     allow_zero = data.get("allow_inactive_zero", False)
     if not isinstance(allow_zero, bool):
         raise k.fail("allow_inactive_zero", "true or false", allow_zero)
+    if data.get("working_space", "below") not in WORKING_SPACE:
+        raise k.fail("working_space", "one of " + ", ".join(WORKING_SPACE), data["working_space"])
     min_loss = k.number("min_loss", data.get("min_loss", 0.01))
     if min_loss < 0:
         raise k.fail("min_loss", "a number >= 0", min_loss)

@@ -102,8 +102,14 @@ class Style:
         return _Sym(f"delta_{self.neuron_id(l, j)}", f"\\delta_{{{nid}}}")
 
     def updated(self, s: _Sym) -> tuple[str, str]:
-        """(text, latex) of a value after the update."""
-        return f"{s.ascii}'", _prime(s.latex, "'")
+        """(text, latex) of a value after the update: the prime after the symbol, before its index (w′5, w'_{5})."""
+        return _prime_text(s.ascii, "′"), _prime(s.latex, "'")
+
+
+def _prime_text(name: str, mark: str) -> str:
+    """w5 -> w′5, out_o1 -> out′_o1: the mark after the letters of the symbol, as w'_5 is set."""
+    m = re.match(r"[A-Za-z]+", name)
+    return name[: m.end()] + mark + name[m.end():] if m else name + mark
 
 
 def _prime(latex: str, mark: str) -> str:
@@ -187,7 +193,7 @@ class MatrixStyle(Style):
         return _Sym(f"delta_{nid}", f"\\delta_{{{nid}}}")
 
     def updated(self, s):
-        return f"{s.ascii}*", _prime(s.latex, "^{*}")
+        return _prime_text(s.ascii, "*"), _prime(s.latex, "^{*}")
 
 
 STYLES = {"mazur": Style, "bits": BitsStyle, "matrix": MatrixStyle}

@@ -135,7 +135,7 @@ def exact_note(line: WorkedLine, style: str = "text") -> str:
     """What follows a line's result: " (exact 0.4451)" where the rounded chain differs from the exact value, else ""."""
     if not line.exact:
         return ""
-    return f" \\quad (\\text{{exact }} {line.exact})" if style == "latex" else f" (exact {line.exact})"
+    return f" \\quad (\\text{{exact }} {{{line.exact}}})" if style == "latex" else f" (exact {line.exact})"
 
 
 def _decimals_words(decimals: int) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from reportlab.lib.colors import Color
+from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from ..fonts import clip_runs, runs, runs_width
-from .typeset import BASE, BOLD, MONO, SANS, SANS_BOLD, MathLine, Word, draw_text, draw_word, plain, word_width
+from .typeset import BOLD, MONO, SANS, SANS_BOLD, MathLine, Word, draw_text, draw_word, plain, word_width
 
 INK = Color(0.1, 0.1, 0.12)
 GREY = Color(0.42, 0.42, 0.47)
@@ -117,7 +119,7 @@ def wrap_runs(s: str, font: str, size: float, width: float) -> list[Word]:
         used += runs_width(runs(tok, font, own=False), size)
     if line or not lines:
         lines.append(line)
-    return [tuple((t, f, BASE) for t, f in runs(ln.rstrip(), font, own=False)) for ln in lines]
+    return [tuple(plain(t, f)[0] for t, f in runs(ln.rstrip(), font, own=False)) for ln in lines]
 
 
 def fit_runs(rs, font: str, size: float, width: float, smallest: float = 5.5) -> tuple[Word, float]:
@@ -127,7 +129,7 @@ def fit_runs(rs, font: str, size: float, width: float, smallest: float = 5.5) ->
     if w > width:
         size = max(smallest, size * width / w)
         rs = clip_runs(rs, size, width, font)
-    return tuple((t, f, BASE) for t, f in rs), size
+    return tuple(plain(t, f)[0] for t, f in rs), size
 
 
 def fitted(s: str, font: str, size: float, width: float, smallest: float = 5.5, own: bool = True) -> tuple[Word, float]:
@@ -266,17 +268,25 @@ class Blank:
 
 
 class AnswerBoxes(_Rows):
-    """A grid of empty answer boxes, each headed by its number, name, column name and points."""
+    """A grid of empty answer boxes, each headed by its number, name, column name and points.
 
-    def __init__(self, blanks: Sequence[Blank], min_w: float = 112.0, _range: tuple[int, int] | None = None,
+    A box is BOX_H high and at least MIN_W wide (room for a number written by hand: 9 mm by 45 mm
+    at the least); the columns share the frame's width.
+    """
+
+    BOX_H = 10 * mm
+    MIN_W = 48 * mm
+    GAP = 8.0
+
+    def __init__(self, blanks: Sequence[Blank], min_w: float = MIN_W, _range: tuple[int, int] | None = None,
                  _cols: int | None = None):
         super().__init__()
         self.blanks, self.min_w = tuple(blanks), min_w
-        self.row_h = 42.0
+        self.row_h = 21.0 + self.BOX_H + 7.0
         self._range, self._fixed_cols = _range, _cols
 
     def _columns(self, availWidth):
-        return self._fixed_cols or max(1, int((availWidth + 8) // (self.min_w + 8)))
+        return self._fixed_cols or max(1, int((availWidth + self.GAP) // (self.min_w + self.GAP)))
 
     def _rows(self, availWidth):
         if self._range:
@@ -287,11 +297,15 @@ class AnswerBoxes(_Rows):
         first = self._range[0] if self._range else 0
         return AnswerBoxes(self.blanks, self.min_w, (first + start, first + stop), self._columns(self.width))
 
+    def box_width(self, availWidth: float) -> float:
+        cols = self._columns(availWidth)
+        return (availWidth - self.GAP * (cols - 1)) / cols
+
     def draw(self):
         c = self.canv
         cols = self._columns(self.width)
-        gap = 8.0
-        bw = (self.width - gap * (cols - 1)) / cols
+        gap = self.GAP
+        bw = self.box_width(self.width)
         first, stop = self._range or (0, self._rows(self.width))
         for r in range(first, stop):
             top = self.height - (r - first) * self.row_h
@@ -309,9 +323,59 @@ class AnswerBoxes(_Rows):
                 draw_word(c, nx, top - 10.5, b.name, size, INK)
                 draw_text(c, x, top - 18.5, b.column, MONO, 6.5, GREY)
                 draw_text(c, x + bw, top - 18.5, b.points, SANS, 6.5, GREY, "right")
-                c.setStrokeColor(Color(0.55, 0.55, 0.6))
+                c.setStrokeColor(BOX)
                 c.setLineWidth(0.7)
-                c.rect(x, top - 38, bw, 17, stroke=1, fill=0)
+                c.rect(x, top - 21 - self.BOX_H, bw, self.BOX_H, stroke=1, fill=0)
+
+
+BOX = Color(0.55, 0.55, 0.6)
+GRID = Color(0.88, 0.89, 0.92)
+
+
+class WorkSpace(Flowable):
+    """Room for working: a light 5 mm grid under a caption.
+
+    `height` is the least room; with `fill` it takes the rest of the page when that is at least
+    `height`, else it starts on the next page and takes all of it.
+    """
+
+    PITCH = 5 * mm
+
+    def __init__(self, height: float, fill: bool = False, caption: str = "Working space", space_before: float = 4.0):
+        super().__init__()
+        self.least, self.fill, self.caption = height, fill, caption
+        self.spaceBefore = space_before
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        if self.fill and availHeight >= self.least or 0.6 * self.least <= availHeight < self.least:
+            self.height = availHeight - 1  # the rest of the page (at 3/5 of the room asked, rather than apart from its task)
+        else:
+            self.height = self.least
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        return []
+
+    def draw(self):
+        c = self.canv
+        c.setStrokeColor(GRID)
+        c.setLineWidth(0.4)
+        path, x0 = _grid(round(self.width, 2), round(self.height, 2), self.PITCH)
+        c._code.append(path)
+        draw_text(c, x0, self.height - 8, self.caption, SANS, 7, GREY)
+
+
+@lru_cache(maxsize=64)
+def _grid(w: float, h: float, p: float) -> tuple[str, float]:
+    """The path of a grid of p-squares centred in w under a caption line, and its left edge."""
+    top = h - 11
+    cols, rows = int(w // p), int((top - 2) // p)
+    gw, gh = cols * p, rows * p
+    x0, y0 = (w - gw) / 2, top - gh
+    path = [f"{x0 + i * p:.2f} {y0:.2f} m {x0 + i * p:.2f} {top:.2f} l" for i in range(cols + 1)]
+    path += [f"{x0:.2f} {y0 + j * p:.2f} m {x0 + gw:.2f} {y0 + j * p:.2f} l" for j in range(rows + 1)]
+    return " ".join(path) + " S", x0
 
 
 @dataclass(frozen=True)

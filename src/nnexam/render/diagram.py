@@ -20,6 +20,8 @@ from typing import Mapping
 
 import numpy as np
 from reportlab.lib.colors import Color, white
+from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfgen.pathobject import PDFPathObject
 from reportlab.platypus import Flowable
 
 from ..spec import Architecture
@@ -288,19 +290,13 @@ class NetworkDiagram(Flowable):
         c.setStrokeColor(_BIAS_EDGE)
         c.setLineWidth(0.5)
         c.setDash(2, 2)
-        for l, (bx, by) in lay.bias_nodes.items():
-            for j in range(1, arch.layers[l] + 1):
-                x, y = lay.centres[l, j]
-                c.line(bx, by, x, y)
+        c._code.append(_segments(tuple((bx, by, *lay.centres[l, j]) for l, (bx, by) in lay.bias_nodes.items()
+                                       for j in range(1, arch.layers[l] + 1))))
         c.setDash()
         c.setStrokeColor(_EDGE)
         c.setLineWidth(0.6)
-        for l in range(1, L + 1):
-            for k in range(1, arch.layers[l - 1] + 1):
-                x0, y0 = lay.centres[l - 1, k]
-                for j in range(1, arch.layers[l] + 1):
-                    x1, y1 = lay.centres[l, j]
-                    c.line(x0, y0, x1, y1)
+        c._code.append(_segments(tuple((*lay.centres[l - 1, k], *lay.centres[l, j]) for l in range(1, L + 1)
+                                       for k in range(1, arch.layers[l - 1] + 1) for j in range(1, arch.layers[l] + 1))))
         # Inputs on the left, targets on the right.
         for k in range(1, arch.layers[0] + 1):
             x, y = lay.centres[0, k]
@@ -315,20 +311,22 @@ class NetworkDiagram(Flowable):
         for (l, j), (x, y) in lay.centres.items():
             kind = "input" if l == 0 else "output" if l == L else "hidden"
             c.setFillColor(_FILL[kind])
-            c.circle(x, y, RADIUS, stroke=1, fill=1)
+            c._code.append(_circle(x, y, RADIUS))
             latex = self.latex[f"x_{j}"] if l == 0 else neuron_name(self.latex[f"a{l}_{j}"])
             w = word(latex)
             size = 8.0 if word_width(w, 8.0) < 2 * RADIUS - 3 else 6.5
             draw_word(c, x - word_width(w, size) / 2, y - size * 0.32, w, size, _INK)
         for l, (x, y) in lay.bias_nodes.items():
             c.setFillColor(Color(0.95, 0.95, 0.95))
-            c.circle(x, y, RADIUS * 0.75, stroke=1, fill=1)
+            c._code.append(_circle(x, y, RADIUS * 0.75))
             w = plain("+1")
             draw_word(c, x - word_width(w, 6.5) / 2, y - 2.2, w, 6.5, _INK)
         # Activation of every computing layer under its column.
         for l in range(1, L + 1):
             x = lay.centres[l, 1][0]
-            w = plain(ACTIVATION_NAMES[arch.activations[l - 1]])
+            name = ACTIVATION_NAMES[arch.activations[l - 1]]
+            # σ is a math symbol (italic, as in the formulas), the rest of the caption prose.
+            w = word(r"\sigma") + plain(name[1:]) if name.startswith("σ") else plain(name)
             draw_word(c, x - word_width(w, 6.5) / 2, 3, w, 6.5, _GREY)
         # Labels on white boxes, so edges never run through their text.
         for name, box in lay.bias_boxes.items():
@@ -352,3 +350,18 @@ _GREY = Color(0.4, 0.4, 0.45)
 def value_width(text: str) -> float:
     """Width of a printed value at font size 1 (layout scales it by the label's size)."""
     return word_width(plain(text, ROMAN), 1.0)
+
+
+# The same network is drawn for every student: its strokes are formatted once.
+@lru_cache(maxsize=256)
+def _segments(coords: tuple) -> str:
+    """Straight segments (x0, y0, x1, y1) as one stroked path."""
+    return "n " + " ".join(f"{fp_str(x0, y0)} m {fp_str(x1, y1)} l" for x0, y0, x1, y1 in coords) + " S"
+
+
+@lru_cache(maxsize=1024)
+def _circle(x: float, y: float, r: float) -> str:
+    """A filled and stroked circle, as canvas.circle draws it."""
+    path = PDFPathObject()
+    path.circle(x, y, r)
+    return f"{path.getCode()} B"

@@ -28,7 +28,7 @@ from ..present import (chain_line, exact_note, fmt, fmt_given, layer_name, parts
                        worked_values)
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
-                     fitted, text)
+                     WorkSpace, fitted, text)
 from .diagram import MAX_HEIGHT, NetworkDiagram, diagram_height, layout, value_width
 from .typeset import SANS, SANS_BOLD, MathLine, draw_text, draw_word, minus, plain, speed_up_fonts, word, word_width, words
 
@@ -270,7 +270,7 @@ def _instructions(exam: Exam) -> list:
     for caption, formulas, note in exam.rules:
         ws = [plain(caption + ":", SANS_BOLD)]
         for i, f in enumerate(formulas):
-            ws += list(words(f))
+            ws += list(words(f))  # display style, as a LaTeX author sets these rules
             if i < len(formulas) - 1:
                 ws[-1] = ws[-1] + plain(",")
         if note:
@@ -288,7 +288,16 @@ def _task_title(graph, task: str, qs: list[Question], repeated: bool) -> str:
     return title
 
 
-def _tasks(exam: Exam) -> list:
+def working_space(manifest: Manifest) -> str:
+    """The bank's working_space option: "below" every task (default), "end" (a page at the end) or "none"."""
+    return manifest.bank.get("working_space", "below")
+
+
+WORK_BELOW = 30 * mm  # room under each task
+
+
+def _tasks(exam: Exam, height: float = 700.0) -> list:
+    space = working_space(exam.manifest)
     out = []
     for t, (title, numbered) in enumerate(exam.tasks, 1):
         total = sum(q.points for _, q in numbered)
@@ -300,6 +309,11 @@ def _tasks(exam: Exam) -> list:
         if equal and len(numbered) > 1:
             out.append(text(f"{points_note(numbered[0][1].points)} each", 7.5))
         out.append(AnswerBoxes(blanks))
+        if space == "below":
+            last = t == len(exam.tasks)
+            out.append(WorkSpace(WORK_BELOW, fill=last))  # the last one takes the rest of the page
+    if space == "end":
+        out.append(WorkSpace(0.5 * height, fill=True))  # the rest of the page if half of it is left, else a page
     return out
 
 
@@ -312,7 +326,7 @@ def sheet_story(exam: Exam, student: StudentVariant, width: float, title: str | 
     # A diagram too tall for the room under the instructions goes first, so page 1 is not left half empty.
     story = header + (instructions + diagram if after else diagram + [CondPageBreak(60)] + instructions)
     story += _givens_table(exam, givens)
-    story += _tasks(exam)
+    story += _tasks(exam, height or 700.0)
     return story
 
 
@@ -368,17 +382,27 @@ def _worked(exam: Exam, values: Mapping[str, np.ndarray]) -> list:
         if not steps:
             continue
         out += [CondPageBreak(60), Heading(title, size=9.8, space_before=7)]
+        section = []
         for s in steps:
             if s.kind == "dE_dw" and s.layer not in chained:
                 chained.add(s.layer)
-                out += _chain(exam, s.name, chain, values)
+                section += _chain(exam, s.name, chain, values)
             line = worked_line(s, chain, labels, exam.decimals, "latex", givens=givens, exact=values)
             *head, result = parts(line)
-            *ws, eq = words(" = ".join(head) + " =")
-            ws.append(eq + plain("\u00a0") + word(result, bold=True))  # "= result" stays on one line
-            ws += words(exact_note(line, "latex").strip()) if line.exact else ()
-            out.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
+            # The result in bold; where the rounded chain differs from the exact value, the exact one after it.
+            ws = words(" = ".join(head) + f" = \\mathbf{{{result}}}" + exact_note(line, "latex"))
+            section.append(MathLine(ws, 9.3, indent=22, tag=tags.get(s.name, "")))
+        _align(section)
+        out += section
     return out
+
+
+def _align(flowables: list, most: float = 150.0) -> None:
+    """Line up the first "=" of a section's formulas, as amsmath's align* does (left sides up to `most` wide)."""
+    lines = [f for f in flowables if isinstance(f, MathLine) and f.math and len(f.ws) > 1]
+    lead = max((w for w in (word_width(f.ws[0], f.size) for f in lines) if w <= most), default=0.0)
+    for f in lines:
+        f.lead = lead
 
 
 def key_story(exam: Exam, student: StudentVariant, width: float, title: str | None, height: float = 0.0) -> list:
