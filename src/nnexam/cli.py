@@ -67,6 +67,9 @@ class NnexamGroup(click.Group):
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except getattr(click.exceptions, "NoArgsIsHelpError", ()) as e:  # bare `nnexam` (click >= 8.2): the help, as asked
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as e:  # nnexam's own options (--frob), before any command
             raise _UsageLine(e) from None
 
