@@ -216,3 +216,20 @@ def test_every_toml_block_loads(page, line, body):
     else:
         bank = parse_bank(full, source, "doc")
         assert bank.tasks
+
+
+def test_the_copy_header_shown_is_what_banks_copy_writes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    [shown] = [body for page, _, body in TOML if page.name == "keys-and-banks.md" and not tomllib.loads(body)]
+    r = CliRunner().invoke(cli, ["banks", "copy", "classic"])
+    assert r.exit_code == 0, r.output
+    written = (tmp_path / "classic.toml").read_text(encoding="utf-8")
+    assert written.startswith(shown), (shown, written[: len(shown)])
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    [(_, _, code)] = [b for b in blocks("python") if b[0].name == "README.md"]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.split("\n")
+    assert out[0].startswith("s001 ") and out[1] == "1.0 of 24.0"  # one answer (out_h1) of 24, right
