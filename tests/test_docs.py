@@ -8,8 +8,8 @@ answer_key.csv, a Moodle Responses report or a Canvas Student Analysis of the ri
 a hand-worked key of Mazur's printed values. Each ```toml block that is a spec or a bank (or a
 fragment of one: merged onto the bundled bank or example it extends) is loaded by nnexam.
 
-Changes to a command, each for a stated reason (see _adapt): class and pool sizes above 12 are
-run with 12 (time: the PDFs of 100 students take seconds, and no block depends on more than 12);
+Changes to a command, each for a stated reason (see _adapt): class and pool sizes above 5 are
+run with 5 (time: the PDFs of 100 students take seconds, and no block depends on more than 5);
 a `--font` file not on this machine is replaced by a shipped TrueType font.
 """
 
@@ -37,7 +37,7 @@ from test_lms_rosters import CANVAS_EXPORT
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```", re.S | re.M)
-MAX_CLASS = 12
+MAX_CLASS = 5
 FONT = ROOT / "src" / "nnexam" / "fonts" / "DejaVuSans.ttf"
 
 # Matt Mazur, "A Step by Step Backpropagation Example" (2015): values as the post prints them
