@@ -319,8 +319,9 @@ _EXAM_FILES = ("manifest.json", "submission_template.csv", "answer_key.csv", "sh
 
 def _check_fonts(manifest: "Manifest", fonts: tuple[str, ...], title: str | None = None) -> None:
     """Register the --font files (one line if one cannot be used) and warn, in one line, of names that would print boxes."""
-    from .fonts import FONT_HINT, missing, unprintable_warning, use_font
+    from .fonts import FONT_HINT, forget_user_fonts, missing, unprintable_warning, use_font
 
+    forget_user_fonts()  # this run's --font only: an earlier command's in this process (CliRunner, the API) is no fallback
     for path in fonts:
         try:
             use_font(path)
