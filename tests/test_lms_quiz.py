@@ -394,6 +394,48 @@ def test_canvas_round_trip_same_as_template(tmp_path, exam):
     assert {g["student_id"] for g in graded} == {r[0] for r in rows}  # the SIS id names the respondent
 
 
+def test_canvas_round_trip_canvas_csv_finds_every_respondent_by_canvas_id(tmp_path, exam):
+    """Student Analysis report -> grade -> canvas.csv, read back by Canvas's importer rules: each row
+    is found by ID (Canvas's user id, the report's `id`), and carries SIS User ID and Section."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)
+    # Alan Turing has no SIS id (sis_id blank): the respondent is Canvas's id 91002
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out")
+    assert r.exit_code == 1, r.output  # 1005's garbage cell
+    columns, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert list(columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    # Canvas's course: user id -> (name, SIS id), as the report's rows say (GradebookImporter#process_student
+    # looks a row up by ID first)
+    course = {str(90000 + int(sid)): (f"{first} {last}", "" if sid == "1002" else sid) for sid, first, last, _, _ in rows}
+    total = sum(q.points for q in m.questions)
+    found = {s["ID"]: s for s in students}
+    assert set(found) == set(course)  # every respondent, each found by Canvas's user id
+    for uid, s in found.items():
+        assert (s["Student"], s["SIS User ID"], s["Section"]) == (*course[uid], "Section 1")
+    exam_title = list(students[0])[-1]
+    assert float(found["91001"][exam_title]) == float(found["91002"][exam_title]) == total
+    assert float(found["91003"][exam_title]) == total - m.questions[0].points
+
+
+def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam):
+    """A respondent without an ID number is named by email; moodle.csv then maps every row on Email address."""
+    from test_lms_grades import moodle_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:4]
+    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", ",,alan@uni.example,")
+    (tmp_path / "responses.csv").write_text(report, encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "responses.csv", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "out" / "moodle.csv").read_text(encoding="utf-8-sig")
+    mapto, mapping, graded = moodle_import(text, [text.split("\n", 1)[0].rsplit(" (Real)", 1)[0].split(",", 1)[1].strip('"')])
+    assert mapto == "useremail" and len(mapping) == 2
+    assert sorted(g["Email address"] for g in graded) == sorted(f"{first.lower()}@uni.example" for _, first, _, _, _ in rows)
+
+
 def test_google_forms_round_trip_same_as_template(tmp_path, exam):
     exam_dir, m = exam
     rows = _answers(m)

@@ -106,8 +106,9 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
     from . import GradeFile, marks
 
     m = marks(grades, options)
-    # Only a Canvas roster's ID is Canvas's user id (the importer looks students up by it first).
-    from_canvas = all("Section" in s.identity and "SIS Login ID" in s.identity for s in grades.manifest.students)
+    # Only a Canvas roster's or Student Analysis report's ID is Canvas's user id (the importer looks
+    # students up by it first); no other roster gives both an "ID" and a "Section".
+    from_canvas = all("Section" in s.identity and "ID" in s.identity for s in grades.manifest.students)
     with_sis = not from_canvas or any("SIS User ID" in s.identity for s in grades.manifest.students)
     header = ["Student", "ID"] + ["SIS User ID"] * with_sis + ["SIS Login ID", "Section"]
 
@@ -302,6 +303,7 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
     codes = _variant_codes(manifest)
     questions = [(c, _find_variant(h, codes)) for c, h in enumerate(header) if _QUESTION_COLUMN.match(h)]
     ids = [_column(header, "sis_id"), _column(header, "id")]
+    identity = {"ID": ids[1], "SIS User ID": ids[0], "Section": _column(header, "section")}  # as canvas.csv names them
     name = [_column(header, "name")]
     attempt = _column(header, "attempt")
     nq = len(manifest.questions)
@@ -322,4 +324,4 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
         entries.append((r, sid, who, variant, answers))
         a = _cell(row, attempt)
         when.append(float(a) if a.isdigit() else float("nan"))
-    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when)
+    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when, identity)

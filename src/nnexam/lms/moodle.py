@@ -325,7 +325,8 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
             break
         entries.append((r, sid, name, variant, answers))
         when.append(moment(cell(row, started)))
-    return submissions_table(table, manifest, entries, "Moodle quiz responses (Responses report)", when)
+    identity = {name: column(table.header, *_ALIASES[name]) for name in _MAP_TO}  # what moodle.csv maps on
+    return submissions_table(table, manifest, entries, "Moodle quiz responses (Responses report)", when, identity)
 
 
 def _last_part(summary: str) -> int:

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ..errors import NnexamError
+from ..grade import IDENTITY_PREFIX
 from ..manifest import Manifest
 from ..present import fmt_given, layer_name, worked_text
 from ..solve import evaluate
@@ -249,13 +250,18 @@ SUBMISSION_HEADER = ("student_id", "variant", "name", "attempt")
 
 
 def submissions_table(source: Table, manifest: Manifest, entries: Sequence[tuple[int, str, str, str, Sequence[str]]],
-                      what: str, when: Sequence[float] | None = None) -> Table:
+                      what: str, when: Sequence[float] | None = None,
+                      identity: Mapping[str, int | None] | None = None) -> Table:
     """The submissions table from (row index in `source`, respondent id, name, variant, answers per question).
 
     Each respondent's attempts are numbered 1, 2, ... in the order of `when` (a time per entry,
-    NaN when unknown), else in file order; the rows stay in file order.
+    NaN when unknown), else in file order; the rows stay in file order. `identity` names the
+    report's identity columns ({"ID": column of Canvas's user id, ...}; absent ones None): each
+    becomes an "identity:<name>" column after the answers, which the grader carries to the grade files.
     """
-    header = SUBMISSION_HEADER + tuple(q.label for q in manifest.questions)
+    kept = {name: c for name, c in (identity or {}).items() if c is not None}
+    header = (SUBMISSION_HEADER + tuple(q.label for q in manifest.questions)
+              + tuple(IDENTITY_PREFIX + name for name in kept))
     order = sorted(range(len(entries)), key=lambda e: (when[e] if when is not None and when[e] == when[e] else float("inf"), e))
     number, seen = [0] * len(entries), {}
     for e in order:
@@ -264,7 +270,8 @@ def submissions_table(source: Table, manifest: Manifest, entries: Sequence[tuple
         number[e] = seen[sid]
     rows, lines = [], []
     for e, (r, sid, name, variant, answers) in enumerate(entries):
-        rows.append((sid, variant, name, str(number[e])) + tuple(answers))
+        row = source.rows[r]
+        rows.append((sid, variant, name, str(number[e])) + tuple(answers) + tuple(cell(row, c) for c in kept.values()))
         lines.append(source.lines[r])
     warnings = source.warnings + (f"{source.source}: read as {what}",)
     return replace(source, header=header, rows=tuple(rows), lines=tuple(lines), warnings=warnings)
@@ -296,12 +303,13 @@ def attempt_rows(table: Table, mode: str, scores: Sequence[float] | None = None)
     if a is None or sid is None:
         return list(range(len(table.rows))), 0
     first_answer = len(SUBMISSION_HEADER) if tuple(table.header[:len(SUBMISSION_HEADER)]) == SUBMISSION_HEADER else 0
+    answers = [c for c in range(first_answer, len(table.header)) if not table.header[c].startswith(IDENTITY_PREFIX)]
 
     def rank(r: int) -> tuple:
         row = table.rows[r]
         text = cell(row, a)
         number = int(text) if text.isdigit() else r
-        answered = any(c.strip() for c in row[first_answer:])
+        answered = any(row[c].strip() for c in answers if c < len(row))
         if mode == "first":
             return answered, -number
         if mode == "last":
