@@ -420,6 +420,24 @@ def test_canvas_round_trip_canvas_csv_finds_every_respondent_by_canvas_id(tmp_pa
     assert float(found["91003"][exam_title]) == total - m.questions[0].points
 
 
+def test_a_report_in_two_files_keeps_names_and_canvas_ids(tmp_path, exam):
+    """Two downloads graded together (merge_submissions) name the respondents as one file does."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:4]
+    lines = _canvas_report(m, rows).splitlines(keepends=True)
+    (tmp_path / "a.csv").write_text("".join(lines[:3]), encoding="utf-8")
+    (tmp_path / "b.csv").write_text(lines[0] + "".join(lines[3:]), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "a.csv", tmp_path / "out", str(tmp_path / "b.csv"))
+    assert r.exit_code == 0, r.output
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text(encoding="utf-8-sig"))))
+    assert [(g["student_id"], g["name"]) for g in graded] == [(sid, f"{first} {last}") for sid, first, last, _, _ in rows]
+    _, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert [(s["Student"], s["ID"], s["SIS User ID"]) for s in students] == [
+        (f"{first} {last}", str(90000 + int(sid)), sid) for sid, first, last, _, _ in rows]
+
+
 def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam):
     """A respondent without an ID number is named by email; moodle.csv then maps every row on Email address."""
     from test_lms_grades import moodle_import
