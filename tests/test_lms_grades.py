@@ -221,6 +221,13 @@ def test_lms_export_column_with_another_maximum_is_filled_with_a_warning(tmp_pat
     assert (out / "export.csv").read_text().splitlines()[2] == "Ann,1,A1,ann,S,100"
 
 
+def test_lms_column_without_lms_export_is_refused_before_anything_is_written(tmp_path):
+    exam, answers, points = _exam(tmp_path, "ID,Name\nA1,Ann\n")
+    r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-column", "Exam 1 (4412)")
+    assert r.exit_code == 2 and "--lms-column names the column of --lms-export to fill" in r.output
+    assert not out.exists()  # not silently ignored with canvas.csv and moodle.csv written instead
+
+
 def test_lms_export_from_brightspace_matches_hash_prefixed_ids(tmp_path):
     roster = ("OrgDefinedId,Username,Last Name,First Name,Email,End-of-Line Indicator\n"
               "#20067930,#alee,Lee,Ann,alee@uni.edu,#\n")
