@@ -438,6 +438,23 @@ def test_a_report_in_two_files_keeps_names_and_canvas_ids(tmp_path, exam):
         (f"{first} {last}", str(90000 + int(sid)), sid) for sid, first, last, _, _ in rows]
 
 
+def test_canvas_report_and_a_paper_submission_each_found_their_own_way(tmp_path, exam):
+    """A Canvas report graded with a submissions file: the report's respondents by Canvas's ID, the
+    file's (no Canvas identity) by the nnexam id as SIS User ID; never a Canvas id as an SIS id."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows[:2]).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    (tmp_path / "paper.csv").write_text(_template(m, rows[2:]), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out", str(tmp_path / "paper.csv"))
+    assert r.exit_code == 0, r.output
+    columns, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert "SIS User ID" in columns
+    assert [(s["ID"], s["SIS User ID"], s["Section"]) for s in students] == [
+        ("91001", "1001", "Section 1"), ("91002", "", "Section 1"), ("", "1003", "")]
+
+
 def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam):
     """A respondent without an ID number is named by email; moodle.csv then maps every row on Email address."""
     from test_lms_grades import moodle_import

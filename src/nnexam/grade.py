@@ -825,7 +825,8 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
     """A pool exam's entries as respondents: each entry's variant code finds the variant, its id says who answered.
 
     Returns a manifest of the respondents (each with the givens of the variant they answered, last
-    entry's variant for one answering twice) and the entries, those whose variant code is blank or
+    entry's variant for one answering twice, and the LMS identity its report gave: Submissions.identity,
+    as canvas.csv and moodle.csv name them) and the entries, those whose variant code is blank or
     not of this pool flagged unknown. Grading that pair names respondents in every file. A
     manifest that is no pool comes back unchanged.
     """
@@ -859,7 +860,7 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
         variant_of[sid] = i
         if subs.names and subs.names[e]:
             name_of[sid] = subs.names[e]
-        if subs.identity:
+        if any(values[e] for _, values in subs.identity):  # none for an entry of a file without these columns
             identity_of[sid] = {column: values[e] for column, values in subs.identity}
     if not order:
         return manifest, replace(subs, issues=tuple(issues))
