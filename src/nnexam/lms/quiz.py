@@ -20,23 +20,11 @@ import numpy as np
 from ..errors import NnexamError
 from ..grade import IDENTITY_PREFIX
 from ..manifest import Manifest
-from ..present import fmt_given, layer_name, worked_text
+from ..present import TASK_TITLES, fmt_given, layer_name, worked_text
 from ..solve import evaluate
 from ..table import Table, header_key
 from .svg import diagram_svg
 
-TASK_TITLES = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "deltas": "Backward pass: error signals",
-    "output_gradients": "Gradients of the output-layer weights",
-    "hidden_gradients": "Gradients of the hidden-layer weights",
-    "bias_gradients": "Gradients of the biases",
-    "updated_weights": "Weights after one gradient-descent step",
-    "updated_biases": "Biases after one gradient-descent step",
-    "forward_after": "Forward pass after the update",
-    "loss_after": "Loss after the update",
-}
 ACTIVATIONS = {"sigmoid": "σ(x) = 1/(1 + e^(−x))", "tanh": "tanh(x) = (e^x − e^(−x))/(e^x + e^(−x))",
                "relu": "relu(x) = max(0, x)", "leaky_relu": "lrelu(x) = x if x > 0, else {slope}·x"}
 CODE_PREFIX = "Variant code"
