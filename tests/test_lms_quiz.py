@@ -455,6 +455,24 @@ def test_canvas_report_and_a_paper_submission_each_found_their_own_way(tmp_path,
         ("91001", "1001", "Section 1"), ("91002", "", "Section 1"), ("", "1003", "")]
 
 
+def test_lms_export_fills_a_respondent_without_sis_id_by_canvas_id(tmp_path, exam):
+    """--lms-export of a Canvas gradebook (lib/gradebook_exporter.rb layout): the respondents are
+    matched on SIS User ID, and the one without an SIS id (named by Canvas's id) on ID."""
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    export = tmp_path / "gradebook.csv"
+    export.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (77)\n    Points Possible,,,,,24.00\n"
+                      + "".join(f"{first} {last},{90000 + int(sid)},{'' if sid == '1002' else sid},{first},Section 1,\n"
+                                for sid, first, last, _, _ in rows))
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out", "--lms-export", str(export), "--title", "Quiz 1")
+    assert r.exit_code == 0 and "not in the export" not in r.output, r.output
+    filled = list(csv.reader(io.StringIO((tmp_path / "out" / "gradebook.csv").read_text())))[2:]
+    total = sum(q.points for q in m.questions)
+    assert [(row[1], float(row[5])) for row in filled] == [("91001", total), ("91002", total),
+                                                            ("91003", total - m.questions[0].points)]
+
+
 def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam):
     """A respondent without an ID number is named by email; moodle.csv then maps every row on Email address."""
     from test_lms_grades import moodle_import
