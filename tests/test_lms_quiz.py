@@ -473,13 +473,15 @@ def test_lms_export_fills_a_respondent_without_sis_id_by_canvas_id(tmp_path, exa
                                                             ("91003", total - m.questions[0].points)]
 
 
-def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam):
-    """A respondent without an ID number is named by email; moodle.csv then maps every row on Email address."""
+@pytest.mark.parametrize("no_id", ["", "-"])
+def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam, no_id):
+    """A respondent without an ID number (blank, or '-') is named by email; moodle.csv then maps every
+    row on Email address."""
     from test_lms_grades import moodle_import
 
     exam_dir, m = exam
     rows = _answers(m)[:4]
-    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", ",,alan@uni.example,")
+    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", f",{no_id},alan@uni.example,")
     (tmp_path / "responses.csv").write_text(report, encoding="utf-8")
     r = _grade(exam_dir, tmp_path / "responses.csv", tmp_path / "out")
     assert r.exit_code == 0, r.output

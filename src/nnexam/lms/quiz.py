@@ -259,10 +259,16 @@ def submissions_table(source: Table, manifest: Manifest, entries: Sequence[tuple
     rows, lines = [], []
     for e, (r, sid, name, variant, answers) in enumerate(entries):
         row = source.rows[r]
-        rows.append((sid, variant, name, str(number[e])) + tuple(answers) + tuple(cell(row, c) for c in kept.values()))
+        rows.append((sid, variant, name, str(number[e])) + tuple(answers)
+                    + tuple(_no_dash(cell(row, c)) for c in kept.values()))
         lines.append(source.lines[r])
     warnings = source.warnings + (f"{source.source}: read as {what}",)
     return replace(source, header=header, rows=tuple(rows), lines=tuple(lines), warnings=warnings)
+
+
+def _no_dash(value: str) -> str:
+    """An identity cell as `respondent` reads it: Moodle's '-' is no value."""
+    return "" if value == "-" else value
 
 
 def layout_note(table: Table) -> str:
