@@ -491,6 +491,23 @@ def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path
     assert sorted(g["Email address"] for g in graded) == sorted(f"{first.lower()}@uni.example" for _, first, _, _, _ in rows)
 
 
+def test_moodle_csv_leaves_out_a_respondent_moodle_could_not_find(tmp_path, exam):
+    """No ID number and no email: named by name in grades.csv, left out of moodle.csv (Moodle stops an import
+    at a user it cannot find), and the line on importing says so."""
+    from test_lms_grades import moodle_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", ",,,")
+    (tmp_path / "responses.csv").write_text(report, encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "responses.csv", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    assert "1 student(s) without an ID number are left out" in r.output
+    text = (tmp_path / "out" / "moodle.csv").read_text(encoding="utf-8-sig")
+    mapto, _, graded = moodle_import(text, [])
+    assert mapto == "useridnumber" and [g["ID number"] for g in graded] == ["1001", "1003"]
+
+
 def test_google_forms_round_trip_same_as_template(tmp_path, exam):
     exam_dir, m = exam
     rows = _answers(m)

@@ -107,7 +107,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
             how += "; Moodle refuses grades above 100 unless the site allows unlimited grades: use --percent"
     skipped = len(m.students) - len(listed)
     if skipped:
-        how += f"; {skipped} student(s) without a {key} are left out"
+        how += f"; {skipped} student(s) without {'an' if key[0] in 'AEIOU' else 'a'} {key} are left out"
     return GradeFile("moodle.csv", text.encode("utf-8"), how)
 
 
