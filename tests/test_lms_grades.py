@@ -221,6 +221,24 @@ def test_lms_export_column_with_another_maximum_is_filled_with_a_warning(tmp_pat
     assert (out / "export.csv").read_text().splitlines()[2] == "Ann,1,A1,ann,S,100"
 
 
+def test_lms_export_never_takes_a_roster_s_own_id_column_for_canvas_s_id(tmp_path):
+    # A plain roster's "ID" (3, 4, 5) is not Canvas's user id: Zed, whose Canvas ID is 4, is not Bo.
+    exam, answers, points = _exam(tmp_path, "ID,Name\n3,Ann\n4,Bo\n5,Cy\n")
+    export = tmp_path / "export.csv"
+    export.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Exam 1\nAnn,900,3,a,S,\nCy,901,5,c,S,\nZed,4,,z,S,\n")
+    r, out = _grade(tmp_path, exam, answers, {"3": 1, "4": 2, "5": 3}, "--lms-export", str(export))
+    rows = list(csv.reader(io.StringIO((out / "export.csv").read_text())))
+    assert [row[5] for row in rows[1:]] == [_num(points[0]), _num(sum(points[:3])), ""]
+    assert "1 graded student(s) not in the export, so not filled in: 4" in r.output
+
+
+def test_lms_column_without_lms_export_is_refused_before_anything_is_written(tmp_path):
+    exam, answers, points = _exam(tmp_path, "ID,Name\nA1,Ann\n")
+    r, out = _grade(tmp_path, exam, answers, {"A1": len(points)}, "--lms-column", "Exam 1 (4412)")
+    assert r.exit_code == 2 and "--lms-column names the column of --lms-export to fill" in r.output
+    assert not out.exists()  # not silently ignored with canvas.csv and moodle.csv written instead
+
+
 def test_lms_export_from_brightspace_matches_hash_prefixed_ids(tmp_path):
     roster = ("OrgDefinedId,Username,Last Name,First Name,Email,End-of-Line Indicator\n"
               "#20067930,#alee,Lee,Ann,alee@uni.edu,#\n")

@@ -394,6 +394,120 @@ def test_canvas_round_trip_same_as_template(tmp_path, exam):
     assert {g["student_id"] for g in graded} == {r[0] for r in rows}  # the SIS id names the respondent
 
 
+def test_canvas_round_trip_canvas_csv_finds_every_respondent_by_canvas_id(tmp_path, exam):
+    """Student Analysis report -> grade -> canvas.csv, read back by Canvas's importer rules: each row
+    is found by ID (Canvas's user id, the report's `id`), and carries SIS User ID and Section."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)
+    # Alan Turing has no SIS id (sis_id blank): the respondent is Canvas's id 91002
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out")
+    assert r.exit_code == 1, r.output  # 1005's garbage cell
+    columns, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert list(columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    # Canvas's course: user id -> (name, SIS id), as the report's rows say (GradebookImporter#process_student
+    # looks a row up by ID first)
+    course = {str(90000 + int(sid)): (f"{first} {last}", "" if sid == "1002" else sid) for sid, first, last, _, _ in rows}
+    total = sum(q.points for q in m.questions)
+    found = {s["ID"]: s for s in students}
+    assert set(found) == set(course)  # every respondent, each found by Canvas's user id
+    for uid, s in found.items():
+        assert (s["Student"], s["SIS User ID"], s["Section"]) == (*course[uid], "Section 1")
+    exam_title = list(students[0])[-1]
+    assert float(found["91001"][exam_title]) == float(found["91002"][exam_title]) == total
+    assert float(found["91003"][exam_title]) == total - m.questions[0].points
+
+
+def test_a_report_in_two_files_keeps_names_and_canvas_ids(tmp_path, exam):
+    """Two downloads graded together (merge_submissions) name the respondents as one file does."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:4]
+    lines = _canvas_report(m, rows).splitlines(keepends=True)
+    (tmp_path / "a.csv").write_text("".join(lines[:3]), encoding="utf-8")
+    (tmp_path / "b.csv").write_text(lines[0] + "".join(lines[3:]), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "a.csv", tmp_path / "out", str(tmp_path / "b.csv"))
+    assert r.exit_code == 0, r.output
+    graded = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text(encoding="utf-8-sig"))))
+    assert [(g["student_id"], g["name"]) for g in graded] == [(sid, f"{first} {last}") for sid, first, last, _, _ in rows]
+    _, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert [(s["Student"], s["ID"], s["SIS User ID"]) for s in students] == [
+        (f"{first} {last}", str(90000 + int(sid)), sid) for sid, first, last, _, _ in rows]
+
+
+def test_canvas_report_and_a_paper_submission_each_found_their_own_way(tmp_path, exam):
+    """A Canvas report graded with a submissions file: the report's respondents by Canvas's ID, the
+    file's (no Canvas identity) by the nnexam id as SIS User ID; never a Canvas id as an SIS id."""
+    from test_lms_grades import canvas_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows[:2]).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    (tmp_path / "paper.csv").write_text(_template(m, rows[2:]), encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out", str(tmp_path / "paper.csv"))
+    assert r.exit_code == 0, r.output
+    columns, students, _ = canvas_import((tmp_path / "out" / "canvas.csv").read_text(encoding="utf-8-sig"))
+    assert "SIS User ID" in columns
+    assert [(s["ID"], s["SIS User ID"], s["Section"]) for s in students] == [
+        ("91001", "1001", "Section 1"), ("91002", "", "Section 1"), ("", "1003", "")]
+
+
+def test_lms_export_fills_a_respondent_without_sis_id_by_canvas_id(tmp_path, exam):
+    """--lms-export of a Canvas gradebook (lib/gradebook_exporter.rb layout): the respondents are
+    matched on SIS User ID, and the one without an SIS id (named by Canvas's id) on ID."""
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    (tmp_path / "sa.csv").write_text(_canvas_report(m, rows).replace(",91002,1002,", ",91002,,"), encoding="utf-8")
+    export = tmp_path / "gradebook.csv"
+    export.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (77)\n    Points Possible,,,,,24.00\n"
+                      + "".join(f"{first} {last},{90000 + int(sid)},{'' if sid == '1002' else sid},{first},Section 1,\n"
+                                for sid, first, last, _, _ in rows))
+    r = _grade(exam_dir, tmp_path / "sa.csv", tmp_path / "out", "--lms-export", str(export), "--title", "Quiz 1")
+    assert r.exit_code == 0 and "not in the export" not in r.output, r.output
+    filled = list(csv.reader(io.StringIO((tmp_path / "out" / "gradebook.csv").read_text())))[2:]
+    total = sum(q.points for q in m.questions)
+    assert [(row[1], float(row[5])) for row in filled] == [("91001", total), ("91002", total),
+                                                            ("91003", total - m.questions[0].points)]
+
+
+@pytest.mark.parametrize("no_id", ["", "-"])
+def test_moodle_round_trip_moodle_csv_maps_on_what_every_respondent_has(tmp_path, exam, no_id):
+    """A respondent without an ID number (blank, or '-') is named by email; moodle.csv then maps every
+    row on Email address."""
+    from test_lms_grades import moodle_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:4]
+    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", f",{no_id},alan@uni.example,")
+    (tmp_path / "responses.csv").write_text(report, encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "responses.csv", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "out" / "moodle.csv").read_text(encoding="utf-8-sig")
+    mapto, mapping, graded = moodle_import(text, [text.split("\n", 1)[0].rsplit(" (Real)", 1)[0].split(",", 1)[1].strip('"')])
+    assert mapto == "useremail" and len(mapping) == 2
+    assert sorted(g["Email address"] for g in graded) == sorted(f"{first.lower()}@uni.example" for _, first, _, _, _ in rows)
+
+
+def test_moodle_csv_leaves_out_a_respondent_moodle_could_not_find(tmp_path, exam):
+    """No ID number and no email: named by name in grades.csv, left out of moodle.csv (Moodle stops an import
+    at a user it cannot find), and the line on importing says so."""
+    from test_lms_grades import moodle_import
+
+    exam_dir, m = exam
+    rows = _answers(m)[:3]
+    report = _moodle_report(m, rows).replace(",1002,alan@uni.example,", ",,,")
+    (tmp_path / "responses.csv").write_text(report, encoding="utf-8")
+    r = _grade(exam_dir, tmp_path / "responses.csv", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    assert "1 student(s) without an ID number are left out" in r.output
+    text = (tmp_path / "out" / "moodle.csv").read_text(encoding="utf-8-sig")
+    mapto, _, graded = moodle_import(text, [])
+    assert mapto == "useridnumber" and [g["ID number"] for g in graded] == ["1001", "1003"]
+
+
 def test_google_forms_round_trip_same_as_template(tmp_path, exam):
     exam_dir, m = exam
     rows = _answers(m)

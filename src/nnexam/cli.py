@@ -577,6 +577,8 @@ def grade_cmd(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, f
     stderr, one line per kind) or nothing was graded (a column that names no question, a file with
     no answers), 2 when the input cannot be read.
     """
+    if lms_column is not None and lms_export is None:
+        raise click.UsageError("--lms-column names the column of --lms-export to fill; give --lms-export too")
     # A class of 100,000 is millions of small objects that live until the end: the cyclic
     # collector would rescan them all again and again (a third of the run) and find nothing.
     gc.disable()

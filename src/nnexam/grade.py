@@ -81,6 +81,13 @@ class Submissions:
     issues: tuple[tuple[tuple[str, str], ...], ...]  # per entry: (status kind, message) found while parsing
     warnings: tuple[str, ...] = ()
     names: tuple[str, ...] = ()  # per entry, the respondent's name when the file has a name column (else empty)
+    # The LMS identity columns a response report gave (IDENTITY_PREFIX columns): (column, value per entry)
+    identity: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+# A submissions column headed "identity:<column>" (written by the LMS response readers) carries the
+# respondent's identity in that LMS ("identity:ID" = Canvas's user id); it is no question.
+IDENTITY_PREFIX = "identity:"
 
 
 # --- parse ------------------------------------------------------------------------------------
@@ -202,7 +209,17 @@ def merge_submissions(parts: Sequence[Submissions], source: str) -> Submissions:
         np.concatenate([p.values for p in parts]).reshape(-1, nq),
         tuple(tuple(chain.from_iterable(p.texts[qi] for p in parts)) for qi in range(nq)),
         np.concatenate([p.unreadable for p in parts]).reshape(-1, nq),
-        tuple(chain.from_iterable(p.issues for p in parts)), tuple(shown))
+        tuple(chain.from_iterable(p.issues for p in parts)), tuple(shown),
+        tuple(chain.from_iterable(p.names or ("",) * len(p.ids) for p in parts)) if any(p.names for p in parts) else (),
+        _merged_identity(parts))
+
+
+def _merged_identity(parts: Sequence[Submissions]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The identity columns of several parts, blank for the entries of a part without that column."""
+    names = list(dict.fromkeys(name for p in parts for name, _ in p.identity))
+    columns = [dict(p.identity) for p in parts]
+    return tuple((name, tuple(chain.from_iterable(c.get(name, ("",) * len(p.ids)) for c, p in zip(columns, parts))))
+                 for name in names)
 
 
 # Columns a submissions file may hold beside the answers (LMS and form exports): not questions.
@@ -217,9 +234,12 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
     variant_col = _find(keys, ("variant",))
     column_of: dict[int, int] = {}
     unknown = []
+    identity_cols: list[int] = []
     for ci, qi in wide_cols.items():
         if qi is None:
-            if ci != variant_col and keys[ci] not in _OTHER_COLUMNS and keys[ci] not in ID_COLUMNS:
+            if table.header[ci].startswith(IDENTITY_PREFIX):
+                identity_cols.append(ci)
+            elif ci != variant_col and keys[ci] not in _OTHER_COLUMNS and keys[ci] not in ID_COLUMNS:
                 if table.header[ci] or any(table.column(ci)):  # a blank column without a header is no question
                     unknown.append(ci)
             continue
@@ -276,8 +296,9 @@ def _parse_wide(table: Table, manifest: Manifest, id_col: int, keys: list[str], 
     variants = _ids(table.column(variant_col)) if variant_col is not None else ("",) * n
     name_col = _find(keys, ("name", "fullname", "studentname"))
     names = tuple(table.column(name_col)) if name_col is not None and name_col != id_col else ()
+    identity = tuple((table.header[ci][len(IDENTITY_PREFIX):], tuple(table.column(ci))) for ci in identity_cols)
     return Submissions(table.source, "wide", table.lines, ids, variants, values, tuple(texts), unreadable,
-                       _per_entry(issues, n), tuple(warnings), names)
+                       _per_entry(issues, n), tuple(warnings), names, identity)
 
 
 def _ids(cells: Sequence[str]) -> tuple[str, ...]:
@@ -804,7 +825,8 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
     """A pool exam's entries as respondents: each entry's variant code finds the variant, its id says who answered.
 
     Returns a manifest of the respondents (each with the givens of the variant they answered, last
-    entry's variant for one answering twice) and the entries, those whose variant code is blank or
+    entry's variant for one answering twice, and the LMS identity its report gave: Submissions.identity,
+    as canvas.csv and moodle.csv name them) and the entries, those whose variant code is blank or
     not of this pool flagged unknown. Grading that pair names respondents in every file. A
     manifest that is no pool comes back unchanged.
     """
@@ -816,6 +838,7 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
     variant_of: dict[str, int] = {}
     order: list[str] = []
     name_of: dict[str, str] = {}
+    identity_of: dict[str, dict[str, str]] = {}
     issues = list(subs.issues)
     for e in range(n):
         sid, code = subs.ids[e].strip(), subs.variants[e]
@@ -837,11 +860,13 @@ def respondents(manifest: Manifest, subs: Submissions) -> tuple[Manifest, Submis
         variant_of[sid] = i
         if subs.names and subs.names[e]:
             name_of[sid] = subs.names[e]
+        if any(values[e] for _, values in subs.identity):  # none for an entry of a file without these columns
+            identity_of[sid] = {column: values[e] for column, values in subs.identity}
     if not order:
         return manifest, replace(subs, issues=tuple(issues))
     pool = manifest.students
     people = tuple(StudentVariant(sid, name_of.get(sid, ""), pool[variant_of[sid]].variant, pool[variant_of[sid]].givens,
-                                  pool[variant_of[sid]].shared, {}) for sid in order)
+                                  pool[variant_of[sid]].shared, {}, identity_of.get(sid, {})) for sid in order)
     table = manifest.table[[variant_of[sid] for sid in order]]
     return replace(manifest, students=people, table=table), replace(subs, issues=tuple(issues))
 

@@ -20,6 +20,20 @@ import numpy as np
 from .graph import Step, StepGraph
 from .notation import Label
 
+# A task's heading in the PDFs and the LMS quiz questions.
+TASK_TITLES = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "deltas": "Backward pass: error signals",
+    "output_gradients": "Gradients of the output-layer weights",
+    "hidden_gradients": "Gradients of the hidden-layer weights",
+    "bias_gradients": "Gradients of the biases",
+    "updated_weights": "Weights after one gradient-descent step",
+    "updated_biases": "Biases after one gradient-descent step",
+    "forward_after": "Forward pass after the update",
+    "loss_after": "Loss after the update",
+}
+
 SECTION_TITLES = {
     "forward": "Forward pass",
     "loss": "Loss",

@@ -21,6 +21,7 @@ for one LMS's module (`lms.system("moodle").export_quiz(...)`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -185,6 +186,16 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
     if counts[id_col] == 0:
         raise NnexamError(f"{source}: no column holds this exam's student ids (the ids come from the manifest, such as "
                           f"{grades.manifest.students[0].id!r})")
+    sids = [None] + [match(cells(r, id_col)) for r in records[1:]]  # the student of each record
+    # A student the id column misses may still be named, in another column, by the LMS identity the
+    # exam kept under that column's name (a quiz respondent without an SIS id: Canvas's "ID"); only
+    # a row that names one such student, and the only row naming them.
+    found = set(sids)
+    by_identity = _identity_matcher(header, [s for s in grades.manifest.students if s.id not in found], id_col)
+    extra = {n: sid for n, r in enumerate(records[1:], 1) if sids[n] is None and (sid := by_identity(lambda i: cells(r, i)))}
+    twice = {sid for sid, k in Counter(extra.values()).items() if k > 1}
+    for n, sid in extra.items():
+        sids[n] = None if sid in twice else sid
     target = _target_column(header, title, column, source)
     if target == id_col:
         raise NnexamError(f"{source}: column {header[id_col]!r} holds the student ids; the scores need another column "
@@ -204,7 +215,7 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
             elif "points possible" in cells(r, 0).strip().lower():
                 value = num(out_of)
             else:
-                sid = match(cells(r, id_col))
+                sid = sids[n]
                 value = num(scores[sid]) if sid in scores else ""
                 if sid in scores:
                     filled.add(sid)
@@ -217,7 +228,7 @@ def fill_export(data: bytes, source: str, grades: Grades, title: str, column: st
             continue
         if n == 0:
             continue
-        sid = match(cells(r, id_col))
+        sid = sids[n]
         if sid not in scores:
             continue
         filled.add(sid)
@@ -302,6 +313,36 @@ def _id_matcher(ids: Sequence[str]):
         return folded.get(id_key(text)) if text else None
 
     return match
+
+
+_NOT_IDS = frozenset(("Student", "LastName", "FirstName", "First name", "Last name", "Section", "Root Account"))
+
+
+def _identity_matcher(header: list[str], students: Sequence[StudentVariant], id_col: int):
+    """A function from a row's cells (by column index) to the id of the student whose identity holds
+    that row's value in a column of the same name (None when none): only columns other than the id
+    column, naming an identifier (no names or sections), whose values tell the students apart."""
+    kept = {name for s in students for name in s.identity} - _NOT_IDS
+    columns = []
+    for i, h in enumerate(header):
+        name = h.strip()
+        if i == id_col or name not in kept:
+            continue
+        # "ID" is Canvas's user id only in a Canvas identity (with its Section); elsewhere it is a roster's own column
+        values = [(s.identity.get(name, "") if name != "ID" or "Section" in s.identity else "", s.id) for s in students]
+        values = [(v, sid) for v, sid in values if v]
+        owner = dict(values)
+        if owner and len(owner) == len(values):  # no value shared by two students
+            columns.append((i, owner))
+
+    def find(cell_at) -> str | None:
+        for i, owner in columns:
+            sid = owner.get(cell_at(i))
+            if sid is not None:
+                return sid
+        return None
+
+    return find
 
 
 def _target_column(header: list[str], title: str, column: str | None, source: str) -> int | None:

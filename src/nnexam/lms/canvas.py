@@ -106,17 +106,22 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
     from . import GradeFile, marks
 
     m = marks(grades, options)
-    # Only a Canvas roster's ID is Canvas's user id (the importer looks students up by it first).
-    from_canvas = all("Section" in s.identity and "SIS Login ID" in s.identity for s in grades.manifest.students)
-    with_sis = not from_canvas or any("SIS User ID" in s.identity for s in grades.manifest.students)
+    # Only a Canvas roster's or Student Analysis report's ID is Canvas's user id (the importer looks
+    # students up by it first); no other roster gives both an "ID" and a "Section". Anyone else
+    # (nnexam's own ids, another LMS's, a respondent graded from a plain submissions file) is
+    # written with the nnexam id as SIS User ID, which Canvas looks up next.
+    canvas_user = lambda s: "Section" in s.identity and "ID" in s.identity  # noqa: E731
+    everyone = grades.manifest.students  # the header is the class's, whoever submitted
+    with_sis = not all(map(canvas_user, everyone)) or any("SIS User ID" in s.identity for s in everyone)
+    from_canvas = list(map(canvas_user, m.students))
     header = ["Student", "ID"] + ["SIS User ID"] * with_sis + ["SIS Login ID", "Section"]
 
     def column(name: str) -> list[str]:
         if name == "Student":
             return [s.name for s in m.students]
-        if not from_canvas:  # nnexam's own ids (or another LMS's): Canvas finds them as SIS User IDs
-            return [s.id for s in m.students] if name == "SIS User ID" else [""] * len(m.students)
-        return [s.identity.get(name, "") for s in m.students]
+        if name == "SIS User ID":
+            return [s.identity.get(name, "") if c else s.id for s, c in zip(m.students, from_canvas)]
+        return [s.identity.get(name, "") if c else "" for s, c in zip(m.students, from_canvas)]
 
     head = (_csv_row([neutralize(h) for h in header] + [neutralize(title)])
             + _csv_row(["    Points Possible"] + [""] * (len(header) - 1) + [m.out_of]))
@@ -302,6 +307,7 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
     codes = _variant_codes(manifest)
     questions = [(c, _find_variant(h, codes)) for c, h in enumerate(header) if _QUESTION_COLUMN.match(h)]
     ids = [_column(header, "sis_id"), _column(header, "id")]
+    identity = {"ID": ids[1], "SIS User ID": ids[0], "Section": _column(header, "section")}  # as canvas.csv names them
     name = [_column(header, "name")]
     attempt = _column(header, "attempt")
     nq = len(manifest.questions)
@@ -322,4 +328,4 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
         entries.append((r, sid, who, variant, answers))
         a = _cell(row, attempt)
         when.append(float(a) if a.isdigit() else float("nan"))
-    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when)
+    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when, identity)

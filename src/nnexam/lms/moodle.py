@@ -107,7 +107,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
             how += "; Moodle refuses grades above 100 unless the site allows unlimited grades: use --percent"
     skipped = len(m.students) - len(listed)
     if skipped:
-        how += f"; {skipped} student(s) without a {key} are left out"
+        how += f"; {skipped} student(s) without {'an' if key[0] in 'AEIOU' else 'a'} {key} are left out"
     return GradeFile("moodle.csv", text.encode("utf-8"), how)
 
 
@@ -325,7 +325,8 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
             break
         entries.append((r, sid, name, variant, answers))
         when.append(moment(cell(row, started)))
-    return submissions_table(table, manifest, entries, "Moodle quiz responses (Responses report)", when)
+    identity = {name: column(table.header, *_ALIASES[name]) for name in _MAP_TO}  # what moodle.csv maps on
+    return submissions_table(table, manifest, entries, "Moodle quiz responses (Responses report)", when, identity)
 
 
 def _last_part(summary: str) -> int:

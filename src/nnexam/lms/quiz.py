@@ -18,24 +18,13 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ..errors import NnexamError
+from ..grade import IDENTITY_PREFIX
 from ..manifest import Manifest
-from ..present import fmt_given, layer_name, worked_text
+from ..present import TASK_TITLES, fmt_given, layer_name, worked_text
 from ..solve import evaluate
 from ..table import Table, header_key
 from .svg import diagram_svg
 
-TASK_TITLES = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "deltas": "Backward pass: error signals",
-    "output_gradients": "Gradients of the output-layer weights",
-    "hidden_gradients": "Gradients of the hidden-layer weights",
-    "bias_gradients": "Gradients of the biases",
-    "updated_weights": "Weights after one gradient-descent step",
-    "updated_biases": "Biases after one gradient-descent step",
-    "forward_after": "Forward pass after the update",
-    "loss_after": "Loss after the update",
-}
 ACTIVATIONS = {"sigmoid": "σ(x) = 1/(1 + e^(−x))", "tanh": "tanh(x) = (e^x − e^(−x))/(e^x + e^(−x))",
                "relu": "relu(x) = max(0, x)", "leaky_relu": "lrelu(x) = x if x > 0, else {slope}·x"}
 CODE_PREFIX = "Variant code"
@@ -249,13 +238,18 @@ SUBMISSION_HEADER = ("student_id", "variant", "name", "attempt")
 
 
 def submissions_table(source: Table, manifest: Manifest, entries: Sequence[tuple[int, str, str, str, Sequence[str]]],
-                      what: str, when: Sequence[float] | None = None) -> Table:
+                      what: str, when: Sequence[float] | None = None,
+                      identity: Mapping[str, int | None] | None = None) -> Table:
     """The submissions table from (row index in `source`, respondent id, name, variant, answers per question).
 
     Each respondent's attempts are numbered 1, 2, ... in the order of `when` (a time per entry,
-    NaN when unknown), else in file order; the rows stay in file order.
+    NaN when unknown), else in file order; the rows stay in file order. `identity` names the
+    report's identity columns ({"ID": column of Canvas's user id, ...}; absent ones None): each
+    becomes an "identity:<name>" column after the answers, which the grader carries to the grade files.
     """
-    header = SUBMISSION_HEADER + tuple(q.label for q in manifest.questions)
+    kept = {name: c for name, c in (identity or {}).items() if c is not None}
+    header = (SUBMISSION_HEADER + tuple(q.label for q in manifest.questions)
+              + tuple(IDENTITY_PREFIX + name for name in kept))
     order = sorted(range(len(entries)), key=lambda e: (when[e] if when is not None and when[e] == when[e] else float("inf"), e))
     number, seen = [0] * len(entries), {}
     for e in order:
@@ -264,10 +258,17 @@ def submissions_table(source: Table, manifest: Manifest, entries: Sequence[tuple
         number[e] = seen[sid]
     rows, lines = [], []
     for e, (r, sid, name, variant, answers) in enumerate(entries):
-        rows.append((sid, variant, name, str(number[e])) + tuple(answers))
+        row = source.rows[r]
+        rows.append((sid, variant, name, str(number[e])) + tuple(answers)
+                    + tuple(_no_dash(cell(row, c)) for c in kept.values()))
         lines.append(source.lines[r])
     warnings = source.warnings + (f"{source.source}: read as {what}",)
     return replace(source, header=header, rows=tuple(rows), lines=tuple(lines), warnings=warnings)
+
+
+def _no_dash(value: str) -> str:
+    """An identity cell as `respondent` reads it: Moodle's '-' is no value."""
+    return "" if value == "-" else value
 
 
 def layout_note(table: Table) -> str:
@@ -296,12 +297,13 @@ def attempt_rows(table: Table, mode: str, scores: Sequence[float] | None = None)
     if a is None or sid is None:
         return list(range(len(table.rows))), 0
     first_answer = len(SUBMISSION_HEADER) if tuple(table.header[:len(SUBMISSION_HEADER)]) == SUBMISSION_HEADER else 0
+    answers = [c for c in range(first_answer, len(table.header)) if not table.header[c].startswith(IDENTITY_PREFIX)]
 
     def rank(r: int) -> tuple:
         row = table.rows[r]
         text = cell(row, a)
         number = int(text) if text.isdigit() else r
-        answered = any(c.strip() for c in row[first_answer:])
+        answered = any(row[c].strip() for c in answers if c < len(row))
         if mode == "first":
             return answered, -number
         if mode == "last":

@@ -24,7 +24,7 @@ from ..fonts import register_fonts
 from ..graph import StepGraph, TASKS
 from ..manifest import Manifest, Question, StudentVariant
 from ..notation import Label, weight_numbers
-from ..present import (chain_line, exact_note, fmt, fmt_given, layer_name, parts, sections, worked_line, worked_note,
+from ..present import (TASK_TITLES, chain_line, exact_note, fmt, fmt_given, layer_name, parts, sections, worked_line, worked_note,
                        worked_values)
 from ..solve import evaluate
 from .blocks import (GREY, AnswerBoxes, AnswerRow, AnswerTable, Blank, Header, HeaderInfo, Heading, ValueGrid,
@@ -34,19 +34,6 @@ from .typeset import SANS, SANS_BOLD, MathLine, draw_text, draw_word, minus, pla
 
 PAPERS = {"a4": A4, "letter": LETTER}
 MARGIN = 17 * mm
-
-TASK_TITLES = {
-    "forward": "Forward pass",
-    "loss": "Loss",
-    "deltas": "Backward pass: error signals",
-    "output_gradients": "Gradients of the output-layer weights",
-    "hidden_gradients": "Gradients of the hidden-layer weights",
-    "bias_gradients": "Gradients of the biases",
-    "updated_weights": "Weights after one gradient-descent step",
-    "updated_biases": "Biases after one gradient-descent step",
-    "forward_after": "Forward pass after the update",
-    "loss_after": "Loss after the update",
-}
 
 ACTIVATION_DEFINITIONS = {
     "sigmoid": r"\sigma(x) = \frac{1}{1 + e^{-x}}",
