@@ -335,3 +335,19 @@ def test_labels_keep_the_compact_slash_form():
     assert text_of(word(r"\frac{1}{1 + e^{-x}}")).replace(" ", "") == "1/(1+e−x)"
     assert text_of(word(r"\frac{1}{2}")) == "½"
     assert not any(f == RULE for _, f, *_ in word(r"\frac{a}{b}"))
+
+
+def test_a_working_area_stays_on_the_page_of_its_task():
+    # Found by looking at the classic A4 sheet: task 5's working area was pushed alone to the top of
+    # page 3, under no task, where it reads as room for task 6. With "below", every page's grid must
+    # lie under an answer box on the same page (the boxes are the stroked rectangles > 20 pt tall,
+    # the grid the lines drawn with m/l below page 1's diagram).
+    for bank, _ in bundled_banks():
+        m = generate(load_bank(bank), "fill", class_ids(1))
+        for paper in ("a4", "letter"):
+            pages = marks(render_sheet(m, m.students[0], paper=paper))
+            for n, (_, _, strokes, paths) in enumerate(pages[1:], 2):
+                boxes = [r[1] + r[3] for r in strokes if r[3] > 20]
+                grid = [p[1] for p in paths]
+                if grid:
+                    assert boxes and max(boxes) > max(grid), (bank, paper, n)
