@@ -306,8 +306,11 @@ class _KeepRoom(CondPageBreak):
         super().__init__(least)
         self.task, self.extra, self.least = task, extra, least
 
+    def room(self, width: float) -> float:
+        return max(self.least, _stack_height(self.task, width) + self.extra)
+
     def wrap(self, availWidth, availHeight):
-        self.height = max(self.least, _stack_height(self.task, availWidth) + self.extra)
+        self.height = self.room(availWidth)
         return super().wrap(availWidth, availHeight)
 
 
@@ -327,7 +330,10 @@ def _tasks(exam: Exam, height: float = 700.0) -> list:
             last = t == len(exam.tasks)
             work = WorkSpace(WORK_BELOW, fill=last)  # the last one takes the rest of the page
             # A working area takes what is left of a page down to 3/5 of its height (WorkSpace.wrap).
-            out += [_KeepRoom(task, 0.6 * WORK_BELOW + work.getSpaceBefore() + 1)] + task + [work]
+            keep = _KeepRoom(task, 0.6 * WORK_BELOW + work.getSpaceBefore() + 1)
+            if out:
+                out[-1].then = keep  # the previous task's working area
+            out += [keep] + task + [work]
         else:
             out += [CondPageBreak(70)] + task
     if space == "end":
