@@ -366,3 +366,16 @@ def test_a_working_area_before_a_page_break_takes_the_rest_of_its_page():
                 grid = [y for y in rules if any(abs(y + 5 * mm - z) < 0.2 for z in rules)]
                 if grid:
                     assert min(grid) - MARGIN < 5 * mm + 3, (bank, paper, n, (min(grid) - MARGIN) / mm)
+
+
+def test_a_task_taller_than_half_a_page_starts_where_the_last_one_ended():
+    # Found on an 8-8-8 sheet: task 1 (32 boxes, most of a page) waited for a page of its own to
+    # keep its working area with it, leaving page 2 almost half empty under the given values. A
+    # task that tall splits its boxes across pages anyway: every page is filled to within about one
+    # row of answer boxes (20 mm, 8 % of the frame) of its bottom.
+    from test_render import shaped, synthetic
+
+    m = synthetic(shaped([8, 8, 8], ["sigmoid", "sigmoid"], "half_sse"), n=1)
+    for paper in ("a4", "letter"):
+        fill = _page_fill(render_sheet(m, m.students[0], paper=paper), paper)
+        assert all(f > 0.9 for f in fill), (paper, fill)

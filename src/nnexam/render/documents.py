@@ -302,12 +302,14 @@ class _KeepRoom(CondPageBreak):
     So a working area never starts a page apart from its task, where it would read as the next one's.
     """
 
-    def __init__(self, task: list, extra: float, least: float = 70.0):
+    def __init__(self, task: list, extra: float, page: float, least: float = 70.0):
         super().__init__(least)
-        self.task, self.extra, self.least = task, extra, least
+        self.task, self.extra, self.page, self.least = task, extra, page, least
 
     def room(self, width: float) -> float:
-        return max(self.least, _stack_height(self.task, width) + self.extra)
+        need = _stack_height(self.task, width) + self.extra
+        # A task taller than half a page splits its boxes across pages anyway: it starts where it is.
+        return self.least if need > 0.5 * self.page else max(self.least, need)
 
     def wrap(self, availWidth, availHeight):
         self.height = self.room(availWidth)
@@ -330,7 +332,7 @@ def _tasks(exam: Exam, height: float = 700.0) -> list:
             last = t == len(exam.tasks)
             work = WorkSpace(WORK_BELOW, fill=last)  # the last one takes the rest of the page
             # A working area takes what is left of a page down to 3/5 of its height (WorkSpace.wrap).
-            keep = _KeepRoom(task, 0.6 * WORK_BELOW + work.getSpaceBefore() + 1)
+            keep = _KeepRoom(task, 0.6 * WORK_BELOW + work.getSpaceBefore() + 1, height)
             if out:
                 out[-1].then = keep  # the previous task's working area
             out += [keep] + task + [work]
