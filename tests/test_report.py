@@ -133,3 +133,31 @@ def test_feedback_files_carry_names_as_written_in_utf8(graded, runner, tmp_path)
     assert result.exit_code == 0, result.output
     data = next((exam / "grades" / "feedback").glob("*.txt")).read_bytes()
     assert not data.startswith(b"\xef\xbb\xbf") and "Student: 김민준 (q1)".encode() in data
+
+
+def _table_text(result) -> str:
+    return " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(render_report(result))).pages).split())
+
+
+def _class_with(n: int, cells: dict) -> object:
+    """n students, all answers right except `cells`: {(row, question index): text}."""
+    m = generate(load_bank("classic"), "pct", [(f"s{i:03d}", "") for i in range(1, n + 1)])
+    rows = list(csv.reader(io.StringIO(answer_key(m))))
+    for (r, q), v in cells.items():
+        rows[1 + r][2 + q] = v
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return grade(m, parse_submissions(read_table(buf.getvalue().encode(), "answers.csv"), m))
+
+
+def test_report_shares_round_half_up_and_never_hide_a_single_answer():
+    # Found reading a graded class of 8: 1 blank in 8 printed "12%" beside "88%" (Python's
+    # round-half-even), and in a class of 201 one unreadable answer printed "0%" and its question
+    # "100%" correct: the one case to look at was hidden. Expected by hand: 1/8 = 12.5% -> 13%,
+    # 7/8 -> 88%; 1/201 = 0.50% -> "<1%", 200/201 = 99.50% -> ">99%".
+    small = _class_with(8, {(0, 0): ""})
+    label = small.manifest.questions[0].label
+    assert f"{label} 1 88% 0% 0% 0% 0% 13%" in _table_text(small)
+    big = _class_with(201, {(0, 1): "abc"})
+    label = big.manifest.questions[1].label
+    assert f"{label} 1 >99% 0% 0% 0% <1% 0%" in _table_text(big)

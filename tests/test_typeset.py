@@ -335,3 +335,47 @@ def test_labels_keep_the_compact_slash_form():
     assert text_of(word(r"\frac{1}{1 + e^{-x}}")).replace(" ", "") == "1/(1+e−x)"
     assert text_of(word(r"\frac{1}{2}")) == "½"
     assert not any(f == RULE for _, f, *_ in word(r"\frac{a}{b}"))
+
+
+def test_a_working_area_stays_on_the_page_of_its_task():
+    # Found by looking at the classic A4 sheet: task 5's working area was pushed alone to the top of
+    # page 3, under no task, where it reads as room for task 6. With "below", every page's grid must
+    # lie under an answer box on the same page (the boxes are the stroked rectangles > 20 pt tall,
+    # the grid the lines drawn with m/l below page 1's diagram).
+    for bank, _ in bundled_banks():
+        m = generate(load_bank(bank), "fill", class_ids(1))
+        for paper in ("a4", "letter"):
+            pages = marks(render_sheet(m, m.students[0], paper=paper))
+            for n, (_, _, strokes, paths) in enumerate(pages[1:], 2):
+                boxes = [r[1] + r[3] for r in strokes if r[3] > 20]
+                grid = [p[1] for p in paths]
+                if grid:
+                    assert boxes and max(boxes) > max(grid), (bank, paper, n)
+
+
+def test_a_working_area_before_a_page_break_takes_the_rest_of_its_page():
+    # Found on the classic A4 sheet: when the next task went to a new page, a fifth of the page
+    # stayed blank under a 30 mm working area. With "below", on every page with a grid (horizontal
+    # lines over 150 mm long, 5 mm apart; drawn as m/l pairs) its lowest line is within one grid
+    # square of the bottom of the frame.
+    for bank, _ in bundled_banks():
+        m = generate(load_bank(bank), "fill", class_ids(1))
+        for paper in ("a4", "letter"):
+            for n, (_, _, _, paths) in enumerate(marks(render_sheet(m, m.students[0], paper=paper)), 1):
+                rules = {round(a[1], 1) for a, b in zip(paths, paths[1:]) if a[1] == b[1] and b[0] - a[0] > 150 * mm}
+                grid = [y for y in rules if any(abs(y + 5 * mm - z) < 0.2 for z in rules)]
+                if grid:
+                    assert min(grid) - MARGIN < 5 * mm + 3, (bank, paper, n, (min(grid) - MARGIN) / mm)
+
+
+def test_a_task_taller_than_half_a_page_starts_where_the_last_one_ended():
+    # Found on an 8-8-8 sheet: task 1 (32 boxes, most of a page) waited for a page of its own to
+    # keep its working area with it, leaving page 2 almost half empty under the given values. A
+    # task that tall splits its boxes across pages anyway: every page is filled to within about one
+    # row of answer boxes (20 mm, 8 % of the frame) of its bottom.
+    from test_render import shaped, synthetic
+
+    m = synthetic(shaped([8, 8, 8], ["sigmoid", "sigmoid"], "half_sse"), n=1)
+    for paper in ("a4", "letter"):
+        fill = _page_fill(render_sheet(m, m.students[0], paper=paper), paper)
+        assert all(f > 0.9 for f in fill), (paper, fill)

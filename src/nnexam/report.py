@@ -12,6 +12,7 @@ striped), light-to-dark order, and the percentages written in the bars.
 from __future__ import annotations
 
 import io
+import math
 from collections import Counter
 
 import numpy as np
@@ -120,6 +121,15 @@ def _pattern(g: Group, kind: str, x: float, y: float, w: float, h: float) -> Non
             c += step * 1.6
 
 
+def share_text(share: float) -> str:
+    """A share in % as printed: rounded half up; "<1" and ">99" where rounding would print 0 or 100."""
+    if 0 < share < 1:
+        return "<1"
+    if 99 < share < 100:
+        return ">99"
+    return str(math.floor(share + 0.5))
+
+
 def _swatch(g: Group, c: int, x: float, y: float, w: float, h: float) -> None:
     g.add(Rect(x, y, w, h, fillColor=COLORS[c], strokeColor=colors.HexColor("#555555") if CATEGORIES[c] == "blank"
                else None, strokeWidth=0.5))
@@ -147,7 +157,7 @@ def _question_chart(labels: list[str], shares: np.ndarray) -> Drawing:
                 continue
             _swatch(g, c, x, y, w, bar_h)
             if w >= 18:  # direct label: the share, on a white patch so the hatching does not hide it
-                text = f"{shares[i, c]:.0f}"
+                text = share_text(float(shares[i, c]))
                 tw = len(text) * 3.9 + 3
                 g.add(Rect(x + w / 2 - tw / 2, y + bar_h / 2 - 3.6, tw, 7.6, fillColor=colors.white, strokeColor=None))
                 g.add(String(x + w / 2, y + bar_h / 2 - 2.4, text, fontName=FONT, fontSize=6.5, textAnchor="middle"))
@@ -259,7 +269,7 @@ def render_report(grades: Grades) -> bytes:
         story.append(_question_chart(labels[start:start + per], shares[start:start + per]))
     rows = [["question", "points", "correct", "follow-\nthrough", "known\nmistake", "other\nwrong", "unread-\nable", "blank"]]
     for qi, q in enumerate(questions):
-        rows.append([q.label, number(q.points)] + [f"{shares[qi, c]:.0f}%" for c in range(len(CATEGORIES))])
+        rows.append([q.label, number(q.points)] + [share_text(float(shares[qi, c])) + "%" for c in range(len(CATEGORIES))])
     story.append(Spacer(1, 6))
     story.append(_table(rows, [38 * mm, 14 * mm] + [20 * mm] * len(CATEGORIES)))
 

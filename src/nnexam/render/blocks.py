@@ -345,10 +345,13 @@ class WorkSpace(Flowable):
         super().__init__()
         self.least, self.fill, self.caption = height, fill, caption
         self.spaceBefore = space_before
+        self.then = None  # the next task's page-break test (documents._KeepRoom): room it needs below this one
 
     def wrap(self, availWidth, availHeight):
         self.width = availWidth
-        if self.fill and availHeight >= self.least or 0.6 * self.least <= availHeight < self.least:
+        # The next task starts the next page: this area takes the rest of this one rather than leave it blank.
+        last_here = self.then is not None and availHeight - self.least < self.then.room(availWidth)
+        if (self.fill or last_here) and availHeight >= self.least or 0.6 * self.least <= availHeight < self.least:
             self.height = availHeight - 1  # the rest of the page (at 3/5 of the room asked, rather than apart from its task)
         else:
             self.height = self.least

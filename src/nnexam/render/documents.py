@@ -283,22 +283,48 @@ def working_space(manifest: Manifest) -> str:
 WORK_BELOW = 30 * mm  # room under each task
 
 
+class _KeepRoom(CondPageBreak):
+    """A page break unless the task's heading and boxes fit, plus `extra` (the least of its working area).
+
+    So a working area never starts a page apart from its task, where it would read as the next one's.
+    """
+
+    def __init__(self, task: list, extra: float, page: float, least: float = 70.0):
+        super().__init__(least)
+        self.task, self.extra, self.page, self.least = task, extra, page, least
+
+    def room(self, width: float) -> float:
+        need = _stack_height(self.task, width) + self.extra
+        # A task taller than half a page splits its boxes across pages anyway: it starts where it is.
+        return self.least if need > 0.5 * self.page else max(self.least, need)
+
+    def wrap(self, availWidth, availHeight):
+        self.height = self.room(availWidth)
+        return super().wrap(availWidth, availHeight)
+
+
 def _tasks(exam: Exam, height: float = 700.0) -> list:
     space = working_space(exam.manifest)
     out = []
     for t, (title, numbered) in enumerate(exam.tasks, 1):
         total = sum(q.points for _, q in numbered)
         equal = len({q.points for _, q in numbered}) == 1
-        out.append(CondPageBreak(70))
-        out.append(Heading(f"Task {t}. {title}", points_note(total), size=10.5))
+        task = [Heading(f"Task {t}. {title}", points_note(total), size=10.5)]
         blanks = [Blank(num, word(exam.latex[q.name]), q.label,
                         "" if equal and len(numbered) > 1 else points_note(q.points)) for num, q in numbered]
         if equal and len(numbered) > 1:
-            out.append(text(f"{points_note(numbered[0][1].points)} each", 7.5))
-        out.append(AnswerBoxes(blanks))
+            task.append(text(f"{points_note(numbered[0][1].points)} each", 7.5))
+        task.append(AnswerBoxes(blanks))
         if space == "below":
             last = t == len(exam.tasks)
-            out.append(WorkSpace(WORK_BELOW, fill=last))  # the last one takes the rest of the page
+            work = WorkSpace(WORK_BELOW, fill=last)  # the last one takes the rest of the page
+            # A working area takes what is left of a page down to 3/5 of its height (WorkSpace.wrap).
+            keep = _KeepRoom(task, 0.6 * WORK_BELOW + work.getSpaceBefore() + 1, height)
+            if out:
+                out[-1].then = keep  # the previous task's working area
+            out += [keep] + task + [work]
+        else:
+            out += [CondPageBreak(70)] + task
     if space == "end":
         out.append(WorkSpace(0.5 * height, fill=True))  # the rest of the page if half of it is left, else a page
     return out
