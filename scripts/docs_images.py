@@ -9,6 +9,7 @@ the same pictures.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -47,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     manifest = generate(load_bank(args.bank), args.seed, [("s001", "Ada Lovelace")])
     student = manifest.students[0]
     args.out.mkdir(parents=True, exist_ok=True)
+    key = render_key(manifest, student, paper=args.paper)
+    pages = len(re.findall(rb"/Type\s*/Page\b", key))
+    if not 1 <= args.key_page <= pages:
+        print(f"docs_images: --key-page {args.key_page}: the key has {pages} pages", file=sys.stderr)
+        return 2
     rasterize(render_sheet(manifest, student, paper=args.paper), 1, args.out / "sheet.png", args.dpi)
-    rasterize(render_key(manifest, student, paper=args.paper), args.key_page, args.out / "key.png", args.dpi)
+    rasterize(key, args.key_page, args.out / "key.png", args.dpi)
     for name in ("sheet.png", "key.png"):
         print(f"{args.out / name}: {(args.out / name).stat().st_size // 1024} kB")
     return 0
