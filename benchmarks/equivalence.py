@@ -5,7 +5,9 @@ A messy class per bank (20,000 students of classic by default, 3,000 of each oth
 answer kind the marker distinguishes: exact, rounded and truncated chains, a wrong value carried
 through, each named mistake, a swapped operand and a dropped factor (substitutions), noise, blanks,
 a decimal comma, an exponent, a typo. `nnexam grade` runs through the CLI in this process; the
-SHA-256 of grades.csv, every feedback file, canvas.csv and moodle.csv is recorded per bank.
+SHA-256 of grades.csv, every feedback file, canvas.csv, moodle.csv and of the generated exam
+(manifest.json, answer_key.csv) is recorded per bank. Run the old code without installing it:
+`PYTHONPATH=OLD/src python benchmarks/equivalence.py --save before.json`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from click.testing import CliRunner
 from nnexam.bank import load_bank
 from nnexam.cli import cli
 from nnexam.files import write_atomic
-from nnexam.generate import class_ids, generate
+from nnexam.generate import answer_key, class_ids, generate
 from nnexam.mistakes import applicable
 from nnexam.solve import evaluate, evaluate_step
 
@@ -108,7 +110,10 @@ def digests(banks: dict[str, int]) -> dict[str, dict[str, str]]:
                                               "--out", str(root / "grades"), "--no-report"])
             if result.exit_code not in (0, 1):
                 raise RuntimeError(f"{name}: {result.output}{result.exception!r}")
-            files = sorted(p for p in (root / "grades").rglob("*") if p.is_file())
+            write_atomic(root / "grades" / "exam" / "answer_key.csv", answer_key(manifest))
+            (root / "exam" / "manifest.json").replace(root / "grades" / "exam" / "manifest.json")
+            # .nnexam-files lists the feedback files in the order the parallel workers wrote them: not an output
+            files = sorted(p for p in (root / "grades").rglob("*") if p.is_file() and p.name != ".nnexam-files")
             out[name] = {str(p.relative_to(root / "grades")): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
             print(f"{name}: {students:,} students, {len(files):,} files", file=sys.stderr)
     return out
