@@ -100,7 +100,8 @@ class Const(Expr):
         return np.float64(self.value)
 
     def interval(self, env):
-        return np.float64(self.value), np.float64(self.value)
+        v = np.float64(self.value)
+        return v, v  # one object: a point (see _corners)
 
     def render(self, style, lookup, numeric=False):
         if style == "latex" and self.latex:
@@ -274,8 +275,12 @@ class Square(Expr):
 
 
 def _corners(a, b, c, d, op):
-    """op on the four corners of [a, b] x [c, d]."""
-    return op(a, c), op(a, d), op(b, c), op(b, d)
+    """op on the corners of [a, b] x [c, d], in the order (a, c), (a, d), (b, c), (b, d).
+
+    A point (a is b, as a given is) has one end: its repeated corners cannot change the hull.
+    """
+    left, right = (a,) if a is b else (a, b), (c,) if c is d else (c, d)
+    return tuple(op(x, y) for x in left for y in right)
 
 
 def _times(a, b):
@@ -285,8 +290,9 @@ def _times(a, b):
 
 def _hull(*values):
     """(min, max) over arrays; NaN (0 · inf, say) widens to no bound."""
-    stack = np.broadcast_arrays(*values)
-    lo, hi = np.min(stack, axis=0), np.max(stack, axis=0)
+    lo, hi = values[0], values[0]
+    for v in values[1:]:  # pairwise, in order: the bits np.min over the stacked corners gives
+        lo, hi = np.minimum(lo, v), np.maximum(hi, v)
     bad = np.isnan(lo) | np.isnan(hi)
     return np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
 

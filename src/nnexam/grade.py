@@ -551,21 +551,38 @@ class Marks:
 
 
 def _intervals(rules: Sequence[Rule], names: Sequence[str], centre: Mapping[str, np.ndarray],
-               reach: Mapping[str, tuple[np.ndarray, np.ndarray]] | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               reach: Mapping[str, tuple[np.ndarray, np.ndarray]] | None, n: int) -> tuple[np.ndarray, np.ndarray, "_Offsets"]:
     """(low, high) accepted per (entry, question) around `centre`, and the reachable offsets (below, above) it used."""
     nq = len(names)
     low, high = np.empty((n, nq), order="F"), np.empty((n, nq), order="F")
-    below, above = np.zeros((n, nq), order="F"), np.zeros((n, nq), order="F")
     for i, (q, r) in enumerate(zip(names, rules)):
         t = np.broadcast_to(np.asarray(centre[q], dtype=float), (n,))
         if reach is not None and q in reach:
             lo, hi = reach[q]
-            with np.errstate(invalid="ignore"):
-                below[:, i], above[:, i] = lo - t, hi - t
             low[:, i], high[:, i] = accepted(r.kind, r.value, r.decimals, t, lo, hi)
         else:  # a given (check_key): exactly as printed
             low[:, i], high[:, i] = accepted(r.kind, r.value, r.decimals, t, t, t) if reach is not None else _point(t)
-    return low, high, below, above
+    return low, high, _Offsets(names, centre, reach or {}, n)
+
+
+@dataclass(frozen=True, eq=False)
+class _Offsets:
+    """The reachable interval of each question as offsets from its centre, (lo - t, hi - t), made
+    only for the entries asked (the mistake passes look at the few still unexplained)."""
+
+    names: Sequence[str]
+    centre: Mapping[str, np.ndarray]
+    reach: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    n: int
+
+    def at(self, i: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q = self.names[i]
+        if q not in self.reach:
+            return np.zeros(len(rows)), np.zeros(len(rows))
+        t = np.broadcast_to(np.asarray(self.centre[q], dtype=float), (self.n,))[rows]
+        lo, hi = self.reach[q]
+        with np.errstate(invalid="ignore"):
+            return np.broadcast_to(lo, (self.n,))[rows] - t, np.broadcast_to(hi, (self.n,))[rows] - t
 
 
 def _point(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -599,7 +616,7 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
         key = evaluate(graph, givens)
     expected = _columns([np.broadcast_to(key[q], (n,)) for q in names], n)
     reach = reachable_intervals(graph, key, decimals) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
-    low, high, below, above = _intervals(rules, names, key, reach, n)
+    low, high, offsets = _intervals(rules, names, key, reach, n)
     correct = within(submitted, low, high)
     present = ~np.isnan(submitted)
     valid = present.copy(order="F")
@@ -627,7 +644,7 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     own_values = dict(chain)
     own_values.update({q: own[:, i] for i, q in enumerate(names) if q in graph})
     own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)})
-    own_low, own_high, own_below, own_above = _intervals(rules, names, own_values, {q: own_reach[q] for q in names if q in graph}, n)
+    own_low, own_high, own_offsets = _intervals(rules, names, own_values, {q: own_reach[q] for q in names if q in graph}, n)
     follow = within(submitted, own_low, own_high)
     for i, q in enumerate(names):
         follow[:, i] &= ~_any(tainted, graph[q].inputs, n) if q in graph else False
@@ -656,17 +673,17 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
                 answer, rule = submitted[rows, i], rules[i]
                 if own_chain:
                     value = np.broadcast_to(evaluate_step(wrong.get(q, graph[q].expr), mine), (len(rows),))
-                    lo, hi = _around(rule, value, own_below[rows, i], own_above[rows, i])
+                    lo, hi = _around(rule, value, *own_offsets.at(i, rows))
                     hit = within(answer, lo, hi) & ~within(value, own_low[rows, i], own_high[rows, i])
                 else:
                     value = np.broadcast_to(full[q], (len(rows),))
-                    lo, hi = _around(rule, value, below[rows, i], above[rows, i])
+                    lo, hi = _around(rule, value, *offsets.at(i, rows))
                     hit = within(answer, lo, hi) & ~within(value, low[rows, i], high[rows, i])
                 newly = rows[todo & hit]
                 mistake[newly, i] = mi
                 undiagnosed[newly, i] = False
     if labels is not None:
-        _substitutions(graph, names, rules, labels, submitted, chain, own_below, own_above, own_low, own_high,
+        _substitutions(graph, names, rules, labels, submitted, chain, own_offsets, own_low, own_high,
                        undiagnosed, mistake, mistakes)
     verdict = np.full((n, nq), WRONG, dtype=np.int8, order="F")
     named = mistake >= 0
@@ -683,7 +700,7 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
 
 
 def _substitutions(graph: StepGraph, names: Sequence[str], rules: Sequence[Rule], labels: Mapping[str, object],
-                   submitted: np.ndarray, chain: Mapping[str, np.ndarray], below: np.ndarray, above: np.ndarray,
+                   submitted: np.ndarray, chain: Mapping[str, np.ndarray], offsets: _Offsets,
                    own_low: np.ndarray, own_high: np.ndarray, undiagnosed: np.ndarray, mistake: np.ndarray,
                    mistakes: list[Mistake]) -> None:
     """Name, for each wrong answer still unexplained, the first single substitution in its step's formula that gives it.
@@ -698,18 +715,20 @@ def _substitutions(graph: StepGraph, names: Sequence[str], rules: Sequence[Rule]
         candidates = substitutions(graph, graph[q], labels)
         needed = {nm for c in candidates for nm in c.rewrite(graph[q], graph).symbols()}
         env = _rows({nm: chain[nm] for nm in needed}, rows, len(undiagnosed))
+        below, above = offsets.at(i, rows)
+        answer, low, high = submitted[rows, i], own_low[rows, i], own_high[rows, i]
         for cand in candidates:
             if not len(rows):
                 break
             value = np.broadcast_to(evaluate_step(cand.rewrite(graph[q], graph), env), (len(rows),))
-            lo, hi = _around(rules[i], value, below[rows, i], above[rows, i])
-            hit = within(submitted[rows, i], lo, hi) & ~within(value, own_low[rows, i], own_high[rows, i])
+            lo, hi = _around(rules[i], value, below, above)
+            hit = within(answer, lo, hi) & ~within(value, low, high)
             if hit.any():
                 mistakes.append(cand)
                 mistake[rows[hit], i] = len(mistakes) - 1
                 undiagnosed[rows[hit], i] = False
                 keep = ~hit
-                rows = rows[keep]
+                rows, below, above, answer, low, high = (a[keep] for a in (rows, below, above, answer, low, high))
                 env = {k: v[keep] for k, v in env.items()}
 
 
@@ -1047,7 +1066,7 @@ def accepted_bounds(manifest: Manifest, rows: np.ndarray | None = None) -> tuple
     key = evaluate(graph, manifest.givens(idx))
     reach = reachable_intervals(graph, key, band_decimals(manifest))
     names = [q.name for q in manifest.questions]
-    low, high, _, _ = _intervals(rules(manifest), names, key, reach, len(idx))
+    low, high, _ = _intervals(rules(manifest), names, key, reach, len(idx))
     exact = _columns([np.broadcast_to(key[q], (len(idx),)) for q in names], len(idx))
     return np.ascontiguousarray(exact), np.ascontiguousarray(low), np.ascontiguousarray(high)
 

@@ -131,7 +131,12 @@ def step_interval(expr: Expr, env: Mapping[str, Interval], n: int) -> Interval:
                 local[name] = (edges[name][p], edges[name][p + 1])
             a, b = expr.interval(local)
             lo, hi = np.fmin(lo, a), np.fmax(hi, b)
-    lo, hi = np.broadcast_to(lo, (n,)).astype(float), np.broadcast_to(hi, (n,)).astype(float)
+    return _no_nan(lo, hi, n)
+
+
+def _no_nan(lo, hi, n: int) -> Interval:
+    """(lo, hi) as n-variant float arrays, a NaN end (no number) widened to no bound on both sides."""
+    lo, hi = np.broadcast_to(np.asarray(lo, dtype=float), (n,)), np.broadcast_to(np.asarray(hi, dtype=float), (n,))
     bad = np.isnan(lo) | np.isnan(hi)
     return np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
 
@@ -200,10 +205,7 @@ def reachable_intervals(
     with np.errstate(all="ignore"):
         for step in graph.steps:
             known = _known_shape(step, graph, env, n)
-            lo, hi = known if known is not None else step_interval(step.expr, env, n)
-            lo, hi = np.broadcast_to(lo, (n,)).astype(float), np.broadcast_to(hi, (n,)).astype(float)
-            bad = np.isnan(lo) | np.isnan(hi)
-            lo, hi = np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
+            lo, hi = _no_nan(*known, n) if known is not None else step_interval(step.expr, env, n)
             reach[step.name] = (lo, hi)
             d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
             wl, wh = written_interval(lo, hi, d)
