@@ -316,3 +316,13 @@ def test_a_reused_pid_does_not_keep_stale_staging_alive(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_write_atomic_where_the_folder_cannot_be_made_is_one_nnexam_error(tmp_path):
+    # banks copy's writer: a file where its folder should be was a bare NotADirectoryError from mkdir
+    from nnexam.files import write_atomic
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NnexamError, match=r"file/sub/bank\.toml: cannot write \(Not a directory\)"):
+        write_atomic(tmp_path / "file" / "sub" / "bank.toml", "data")
+    assert (tmp_path / "file").read_text() == "x"

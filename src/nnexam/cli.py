@@ -199,10 +199,7 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
     if target.exists() and not force:
         raise NnexamError(f"{target}: exists (use --force to overwrite)", 1)
     note = _COPY_NOTE.format(name=name, version=__version__, file=target)
-    try:
-        write_atomic(target, note + source.read_text(encoding="utf-8"))
-    except OSError as e:  # the folder cannot be made or written
-        raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
+    write_atomic(target, note + source.read_text(encoding="utf-8"))  # one NnexamError line if it cannot
     click.echo(f"wrote {target}: edit its title, [draws] and [[tasks]], then run `nnexam generate {target} --seed SEED --students N`")
 
 

@@ -69,8 +69,11 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # the folder cannot be made (a file in the way, read-only, full) or written
+        raise NnexamError(f"{path}: cannot write ({e.strerror or e})", 1) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -81,7 +84,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise NnexamError(f"{path}: cannot write ({e.strerror})", 1) from None
+        raise NnexamError(f"{path}: cannot write ({e.strerror or e})", 1) from None
 
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
