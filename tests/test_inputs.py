@@ -339,3 +339,12 @@ def test_the_id_check_finds_every_clash(ids, clash):
             check_ids(ids, [""] * len(ids), str)
     else:
         check_ids(ids, [""] * len(ids), str)
+
+
+@pytest.mark.parametrize("text", ["student_id,name\ns001,Ann\n", "student_id,net_h1,out_h1\ns001,,\n"])
+def test_check_with_no_value_to_check_is_an_error_not_a_clean_key(runner, tmp_path, text):
+    # today: "0 values checked against mazur_2-2-2: 0 right, 0 wrong", exit 0 (all right)
+    answers = tmp_path / "key.csv"
+    answers.write_text(text, encoding="utf-8")
+    r = runner.invoke(cli, ["check", "mazur_2-2-2", str(answers)])
+    assert f"{answers}: no values to check" in _one_line(r, 2) and r.stdout == ""

@@ -763,6 +763,9 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
     for w in table.warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     checked = check_key(network, table)
+    if not checked:  # only ids and names, or every value blank: "0 checked, 0 wrong" would read as a clean key
+        raise NnexamError(f"{answers}: no values to check (every value cell is blank, or the only columns are ids and "
+                          "names; expected labels as `nnexam solve` prints them)")
     width = max((len(c.label) for c in checked), default=0)
     wrong = [c for c in checked if not c.ok]
     for c in checked:
