@@ -347,4 +347,4 @@ def test_check_with_no_value_to_check_is_an_error_not_a_clean_key(runner, tmp_pa
     answers = tmp_path / "key.csv"
     answers.write_text(text, encoding="utf-8")
     r = runner.invoke(cli, ["check", "mazur_2-2-2", str(answers)])
-    assert f"{answers}: no values to check" in _one_line(r, 2) and r.stdout == ""
+    assert f"nnexam: error: no answers in {answers}: " in _one_line(r, 1) and r.stdout == ""  # as grade says it

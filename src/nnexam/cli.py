@@ -756,7 +756,7 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
     A value is right when it is the exact value rounded or truncated at the decimals it is written
     with (0.30 has two). A wrong one is explained: it follows from the key's own earlier values,
     it is 1 in the last digit off, a named mistake, or a likely single slip in its formula.
-    Exit status: 0 all right, 1 any wrong, 2 unreadable input.
+    Exit status: 0 all right, 1 any wrong or no value at all, 2 unreadable input.
     """
     network = _load_spec(find_spec(spec))
     table = read_table(read_input(answers, "answers"), str(answers))
@@ -764,8 +764,8 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
         click.echo(f"nnexam: warning: {w}", err=True)
     checked = check_key(network, table)
     if not checked:  # only ids and names, or every value blank: "0 checked, 0 wrong" would read as a clean key
-        raise NnexamError(f"{answers}: no values to check (every value cell is blank, or the only columns are ids and "
-                          "names; expected labels as `nnexam solve` prints them)")
+        raise NnexamError(f"no answers in {answers}: every value cell is blank, or the only columns are ids and names "
+                          "(expected labels as `nnexam solve` prints them)", 1)  # as grade says it
     width = max((len(c.label) for c in checked), default=0)
     wrong = [c for c in checked if not c.ok]
     for c in checked:
