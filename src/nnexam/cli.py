@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dataclasses
+import errno
 
 import click
 
@@ -78,6 +79,18 @@ class NnexamGroup(click.Group):
         except NnexamError as e:
             click.echo(f"nnexam: error: {e.message}", err=True)
             ctx.exit(e.exit_code)
+        except OSError as e:
+            # nnexam's own reads and writes fail as NnexamError; what is left is printing: stdout
+            # redirected to a full disk (> /dev/full) or a closed terminal. A broken pipe is click's.
+            if e.errno == errno.EPIPE:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            try:
+                click.echo(f"nnexam: error: {where}cannot write ({e.strerror or e}); any output folder is complete "
+                           "or as it was", err=True)
+            except OSError:
+                pass
+            ctx.exit(1)
 
 
 @click.group(cls=NnexamGroup, context_settings={"help_option_names": ["-h", "--help"]})
