@@ -343,7 +343,8 @@ def test_write_atomic_stopped_by_a_signal_leaves_no_temporary_file(tmp_path, mon
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
-@pytest.mark.parametrize("args", [["solve", "mazur_2-2-2", "--steps"], ["banks", "show", "classic"]])
+@pytest.mark.parametrize("args", [["solve", "mazur_2-2-2", "--steps"], ["banks", "show", "classic"], ["--help"],
+                                  ["grade", "--help"]])
 def test_printing_to_a_full_disk_is_one_line_not_a_traceback(args):
     # today: `nnexam solve X > /dev/full` ended in a 30-line OSError traceback
     with open("/dev/full", "w") as full:

@@ -62,6 +62,21 @@ class _UsageLine(click.ClickException):
         click.echo(f"nnexam: error: {self.message}", err=True)
 
 
+def _printing_failed(e: OSError) -> None:
+    """One line and exit 1 for an OSError that reached the top. nnexam's own reads and writes fail
+    as NnexamError; what is left is printing: stdout redirected to a full disk (> /dev/full) or a
+    terminal gone. A broken pipe (`| head`) is left to click, which ends quietly."""
+    if e.errno == errno.EPIPE:
+        raise e
+    where = f"{e.filename}: " if e.filename else ""
+    try:
+        click.echo(f"nnexam: error: {where}cannot write ({e.strerror or e}); any output folder is complete or as it was",
+                   err=True)
+    except OSError:
+        pass
+    raise click.exceptions.Exit(1)
+
+
 class NnexamGroup(click.Group):
     """Turns NnexamError and click's usage errors into one stderr line and an exit code, never a traceback."""
 
@@ -70,6 +85,8 @@ class NnexamGroup(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as e:  # nnexam's own options (--frob), before any command
             raise _UsageLine(e) from None
+        except OSError as e:  # --help or --version printed to a full disk
+            _printing_failed(e)
 
     def invoke(self, ctx):
         try:
@@ -80,17 +97,7 @@ class NnexamGroup(click.Group):
             click.echo(f"nnexam: error: {e.message}", err=True)
             ctx.exit(e.exit_code)
         except OSError as e:
-            # nnexam's own reads and writes fail as NnexamError; what is left is printing: stdout
-            # redirected to a full disk (> /dev/full) or a closed terminal. A broken pipe is click's.
-            if e.errno == errno.EPIPE:
-                raise
-            where = f"{e.filename}: " if e.filename else ""
-            try:
-                click.echo(f"nnexam: error: {where}cannot write ({e.strerror or e}); any output folder is complete "
-                           "or as it was", err=True)
-            except OSError:
-                pass
-            ctx.exit(1)
+            _printing_failed(e)
 
 
 @click.group(cls=NnexamGroup, context_settings={"help_option_names": ["-h", "--help"]})
