@@ -84,6 +84,12 @@ def read_table(raw: bytes, source: str) -> Table:
     for w in table.warnings:
         if _RUNAWAY.search(w):
             raise NnexamError(f"{w}: a student's name would swallow the rows after it; close the quote and read the roster again")
+    width = len(table.header)
+    if table.rows and max(map(len, table.rows)) > width:  # cells beyond the header would be dropped unread
+        for row, line in zip(table.rows, table.lines):
+            if any(c.strip() for c in row[width:]):
+                raise NnexamError(f"{source}: line {line}: {len(row)} cells but the header has {width}, so a name or id "
+                                  "would lose a part (a name with an unquoted comma, Smith, John? quote it: \"Smith, John\")")
     return table
 
 
