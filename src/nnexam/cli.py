@@ -216,6 +216,8 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
         target = Path(dest) / f"{name}.toml"
     else:
         target = Path(dest)
+    if target.exists() and os.path.samefile(target, source):
+        raise NnexamError(f"{target}: is the bundled bank '{name}' itself; copy it somewhere else (default: ./{name}.toml)")
     if target.exists() and not force:
         raise NnexamError(f"{target}: exists (use --force to overwrite)", 1)
     note = _COPY_NOTE.format(name=name, version=__version__, file=target)
