@@ -143,3 +143,34 @@ def test_files_people_open_start_with_a_bom_and_lms_files_do_not(hostile_exam):
         assert not raw.startswith(b"\xef\xbb\xbf"), name
     # Canvas's gradebook import: its header first, byte for byte as the LMS expects it.
     assert (hostile_exam / "grades" / "canvas.csv").read_bytes().startswith(b"Student,ID,")
+
+
+@pytest.mark.parametrize("text", ["'=x", "''=y", "'\"=x", "a;'=x", "'@SUM(1)", "'-1", "'plain"])
+def test_an_id_with_its_own_apostrophe_reads_back_as_written(text):
+    # today: the id '=x was written as '=x and read back as =x: "unknown student", its owner "without a submission"
+    (read,) = next(csv.reader(io.StringIO(cell(text), newline="")))
+    assert unneutral(read) == text
+    assert live_cells(cell(text) + "\r\n") == []
+
+
+def test_every_text_of_quotes_apostrophes_and_formula_starts_reads_back_as_written():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.text(alphabet="'\"=+-@;, \t\n1x", min_size=1, max_size=8))
+    def check(text):
+        (read,) = next(csv.reader(io.StringIO(cell(text), newline="")))
+        assert unneutral(read) == text
+
+    check()
+
+
+def test_a_student_whose_id_starts_with_an_apostrophe_is_graded(tmp_path):
+    from click.testing import CliRunner
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\n'=x,Ann\nok,Bo\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["generate", "--seed", "a", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "e")]).exit_code == 0
+    r = runner.invoke(cli, ["grade", str(tmp_path / "e"), str(tmp_path / "e" / "answer_key.csv"), "--no-report"])
+    assert r.exit_code == 0 and "graded 2 of 2 rows" in r.stdout, r.output
