@@ -174,3 +174,20 @@ def test_a_student_whose_id_starts_with_an_apostrophe_is_graded(tmp_path):
     assert runner.invoke(cli, ["generate", "--seed", "a", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "e")]).exit_code == 0
     r = runner.invoke(cli, ["grade", str(tmp_path / "e"), str(tmp_path / "e" / "answer_key.csv"), "--no-report"])
     assert r.exit_code == 0 and "graded 2 of 2 rows" in r.stdout, r.output
+
+
+def test_brightspace_csv_from_a_hostile_brightspace_roster_holds_no_live_formula(tmp_path):
+    # the layout of D2L's "Export grades" (Key Field Both), as lms/brightspace.py reads it
+    from click.testing import CliRunner
+
+    roster = tmp_path / "bs.csv"
+    roster.write_text("OrgDefinedId,Username,Last Name,First Name,Email,Exam Points Grade <Numeric MaxPoints:24>,"
+                      "End-of-Line Indicator\r\n=1+1,#@evil,=cmd|x,+y,a@b,,#\r\n-17,#-u,\"Lee, A\",\"=2;=3\",c@d,,#\r\n"
+                      "\"x;=4\",#\"=q\",Z,Q,e@f,,#\r\n", encoding="utf-8")
+    runner = CliRunner()
+    exam = tmp_path / "e"
+    assert runner.invoke(cli, ["generate", "--seed", "b", "--roster", str(roster), "--no-pdf", "--out", str(exam)]).exit_code == 0
+    r = runner.invoke(cli, ["grade", str(exam), str(exam / "answer_key.csv"), "--no-report", "--title", "=T;@x"])
+    assert r.exit_code == 0 and "graded 3 of 3 rows" in r.stdout, r.output
+    text = (exam / "grades" / "brightspace.csv").read_text(encoding="utf-8")
+    assert live_cells(text) == [] and "\n-17,#-u,24,#" in text
