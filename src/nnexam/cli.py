@@ -68,10 +68,9 @@ def _printing_failed(e: OSError) -> None:
     terminal gone. A broken pipe (`| head`) is left to click, which ends quietly."""
     if e.errno == errno.EPIPE:
         raise e
-    where = f"{e.filename}: " if e.filename else ""
+    what = f"{e.filename}: {e.strerror or e}" if e.filename else f"cannot write ({e.strerror or e})"
     try:
-        click.echo(f"nnexam: error: {where}cannot write ({e.strerror or e}); any output folder is complete or as it was",
-                   err=True)
+        click.echo(f"nnexam: error: {what}; any output folder is complete or as it was", err=True)
     except OSError:
         pass
     raise click.exceptions.Exit(1)
