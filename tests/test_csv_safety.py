@@ -191,3 +191,24 @@ def test_brightspace_csv_from_a_hostile_brightspace_roster_holds_no_live_formula
     assert r.exit_code == 0 and "graded 3 of 3 rows" in r.stdout, r.output
     text = (exam / "grades" / "brightspace.csv").read_text(encoding="utf-8")
     assert live_cells(text) == [] and "\n-17,#-u,24,#" in text
+
+
+def test_titles_and_labels_in_every_header_are_marked_once_and_read_back(tmp_path):
+    # each header cell through csvout.cell once: the callers' own neutralize() before it marked '=T twice
+    from click.testing import CliRunner
+
+    from nnexam.table import read_table
+
+    runner = CliRunner()
+    exam = tmp_path / "e"
+    assert runner.invoke(cli, ["generate", "--seed", "t", "--students", "2", "--no-pdf", "--out", str(exam)]).exit_code == 0
+    doc = json.loads((exam / "manifest.json").read_text(encoding="utf-8"))
+    old_label, doc["questions"][0]["label"] = doc["questions"][0]["label"], "'=L"
+    (exam / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    template = (exam / "submission_template.csv").read_text(encoding="utf-8-sig").replace(",,", ",0.5,", 1)
+    (tmp_path / "subs.csv").write_text(template.replace(f",{old_label},", f",{cell(chr(39) + '=L')},", 1), encoding="utf-8")
+    r = runner.invoke(cli, ["grade", str(exam), str(tmp_path / "subs.csv"), "--no-report", "--title", "'=T"])
+    assert r.exit_code in (0, 1) and (exam / "grades").is_dir(), r.output
+    header = lambda name: [unneutral(c) for c in read_table((exam / "grades" / name).read_bytes(), name).header]  # noqa: E731
+    assert "'=T" in header("canvas.csv") and "'=T (Real)" in header("moodle.csv")
+    assert "'=L" in header("grades.csv")
