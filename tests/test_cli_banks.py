@@ -104,3 +104,19 @@ def test_banks_copy_into_a_new_folder_named_with_a_slash_and_unwritable_places(r
     result = runner.invoke(cli, ["banks", "copy", "classic", str(tmp_path / "file" / "sub.toml")])
     assert result.exit_code == 1 and result.stderr.startswith(f"nnexam: error: {tmp_path / 'file' / 'sub.toml'}: cannot write")
     assert "Traceback" not in result.output
+
+
+def test_banks_copy_never_overwrites_the_bundled_bank_itself(runner, tmp_path, monkeypatch):
+    # today: `banks copy classic <its own folder> --force` wrote the note into the bundled classic.toml
+    # (here a stand-in for the installed bank, so that a failure cannot change the real one)
+    from nnexam import cli as cli_module
+
+    source = tmp_path / "installed" / "classic.toml"
+    source.parent.mkdir()
+    source.write_bytes(cli_module._bundled_bank("classic").read_bytes())
+    monkeypatch.setattr(cli_module, "_bundled_bank", lambda name: source)
+    before = source.read_bytes()
+    for dest in (str(source.parent), str(source)):
+        result = runner.invoke(cli, ["banks", "copy", "classic", dest, "--force"])
+        assert result.exit_code == 2 and "is the bundled bank 'classic' itself" in result.stderr, result.output
+        assert source.read_bytes() == before

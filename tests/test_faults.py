@@ -238,6 +238,23 @@ def test_a_second_ctrl_c_ends_the_run_the_same_way(old_exam, tmp_path):
     assert snapshot(exam) == before
 
 
+@pytest.mark.parametrize("phase,sig", [("written", signal.SIGTERM), ("staged", signal.SIGKILL), ("written", signal.SIGINT)])
+def test_a_stopped_export_leaves_the_exam_and_its_old_quiz(tmp_path, phase, sig):
+    # export writes beside the exam's own files (DIR/moodle.xml): stopped, the folder is as it was
+    pool = tmp_path / "pool"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["generate", "--seed", "p", "--pool", "3", "--out", str(pool), "--no-pdf"]).exit_code == 0
+    assert runner.invoke(cli, ["export", "moodle", str(pool), "--title", "old"]).exit_code == 0
+    before = snapshot(pool)
+    status, err, took = run_until(["export", "moodle", "pool", "--force", "--title", "new"], phase, sig, tmp_path)
+    check_stopped(status, err, took, sig)
+    assert snapshot(pool) == before
+    r = runner.invoke(cli, ["export", "moodle", str(pool), "--force", "--title", "new"])
+    assert r.exit_code == 0 and staging_left(tmp_path) == [], r.output
+    assert ("removed what an interrupted export" in r.stderr) == (sig == signal.SIGKILL)
+    assert b"new" in (pool / "moodle.xml").read_bytes() and snapshot(pool)["manifest.json"] == before["manifest.json"]
+
+
 def _tmpfs(path: Path, size: str) -> bool:
     path.mkdir()
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
@@ -271,5 +288,18 @@ def test_a_full_disk_leaves_the_old_output_and_no_staging(tmp_path):
         r = runner.invoke(cli, ["grade", str(exam), str(answers), "--out", str(grades), "--force"])
         assert r.exit_code == 1 and "No space left on device" in r.stderr and "Traceback" not in r.output, r.output
         assert snapshot(grades) == old_grades and staging_left(disk) == []
+        # export and banks copy into the full disk: one line each, nothing half-written left
+        (disk / "filler").unlink()
+        pool = disk / "pool"
+        assert runner.invoke(cli, ["generate", "--seed", "p", "--pool", "2", "--out", str(pool), "--no-pdf"]).exit_code == 0
+        old_pool = snapshot(pool)
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"x" * free)
+        for args in (["export", "moodle", str(pool)], ["export", "canvas", str(pool), "--out", str(disk / "q")],
+                     ["banks", "copy", "classic", str(disk / "mine.toml")]):
+            r = runner.invoke(cli, args)
+            assert r.exit_code == 1 and "No space left on device" in r.stderr and "Traceback" not in r.output, (args, r.output)
+        assert snapshot(pool) == old_pool and staging_left(disk) == []
+        assert sorted(os.listdir(disk)) == ["exam", "filler", "grades", "pool"]
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)

@@ -17,6 +17,7 @@ import pytest
 from nnexam import files
 from nnexam.cli import cli
 from nnexam.errors import NnexamError
+from nnexam.manifest import load_manifest
 
 
 # --- one error style --------------------------------------------------------------------------
@@ -339,3 +340,25 @@ def test_the_id_check_finds_every_clash(ids, clash):
             check_ids(ids, [""] * len(ids), str)
     else:
         check_ids(ids, [""] * len(ids), str)
+
+
+@pytest.mark.parametrize("text", ["student_id,name\ns001,Ann\n", "student_id,net_h1,out_h1\ns001,,\n"])
+def test_check_with_no_value_to_check_is_an_error_not_a_clean_key(runner, tmp_path, text):
+    # today: "0 values checked against mazur_2-2-2: 0 right, 0 wrong", exit 0 (all right)
+    answers = tmp_path / "key.csv"
+    answers.write_text(text, encoding="utf-8")
+    r = runner.invoke(cli, ["check", "mazur_2-2-2", str(answers)])
+    assert f"nnexam: error: no answers in {answers}: " in _one_line(r, 1) and r.stdout == ""  # as grade says it
+
+
+def test_a_roster_row_with_more_cells_than_its_header_is_refused_not_cut(runner, tmp_path):
+    # today: "Smith, John" unquoted became the student "Smith", John dropped without a word, exit 0
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\ns1,Ann Lee\ns2,Smith, John\n", encoding="utf-8")
+    r = runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "e")])
+    assert f"{roster}: line 3: 3 cells but the header has 2" in _one_line(r, 2)
+    assert not (tmp_path / "e").exists()
+    roster.write_text("student_id,name\ns1,Ann Lee,,\ns2,\"Smith, John\"\n", encoding="utf-8")  # blank extra cells are fine
+    r = runner.invoke(cli, ["generate", "--seed", "x", "--roster", str(roster), "--no-pdf", "--out", str(tmp_path / "e")])
+    assert r.exit_code == 0, r.output
+    assert [s.name for s in load_manifest(tmp_path / "e").students] == ["Ann Lee", "Smith, John"]

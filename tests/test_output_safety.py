@@ -316,3 +316,39 @@ def test_a_reused_pid_does_not_keep_stale_staging_alive(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_write_atomic_where_the_folder_cannot_be_made_is_one_nnexam_error(tmp_path):
+    # banks copy's writer: a file where its folder should be was a bare NotADirectoryError from mkdir
+    from nnexam.files import write_atomic
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NnexamError, match=r"file/sub/bank\.toml: cannot write \(Not a directory\)"):
+        write_atomic(tmp_path / "file" / "sub" / "bank.toml", "data")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_write_atomic_stopped_by_a_signal_leaves_no_temporary_file(tmp_path, monkeypatch):
+    # banks copy stopped by Ctrl-C at the rename: its hidden .NAME.*.tmp stayed (only OSError cleaned up)
+    from nnexam import files
+    from nnexam.signals import Interrupted
+
+    def stopped(src, dst):
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(files.os, "replace", stopped)
+    with pytest.raises(Interrupted):
+        files.write_atomic(tmp_path / "bank.toml", "data")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["solve", "mazur_2-2-2", "--steps"], ["banks", "show", "classic"], ["--help"],
+                                  ["grade", "--help"]])
+def test_printing_to_a_full_disk_is_one_line_not_a_traceback(args):
+    # today: `nnexam solve X > /dev/full` ended in a 30-line OSError traceback
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "nnexam", *args], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == ["nnexam: error: cannot write (No space left on device); any output folder is "
+                                     "complete or as it was"], r.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dataclasses
+import errno
 
 import click
 
@@ -61,6 +62,20 @@ class _UsageLine(click.ClickException):
         click.echo(f"nnexam: error: {self.message}", err=True)
 
 
+def _printing_failed(e: OSError) -> None:
+    """One line and exit 1 for an OSError that reached the top. nnexam's own reads and writes fail
+    as NnexamError; what is left is printing: stdout redirected to a full disk (> /dev/full) or a
+    terminal gone. A broken pipe (`| head`) is left to click, which ends quietly."""
+    if e.errno == errno.EPIPE:
+        raise e
+    what = f"{e.filename}: {e.strerror or e}" if e.filename else f"cannot write ({e.strerror or e})"
+    try:
+        click.echo(f"nnexam: error: {what}; any output folder is complete or as it was", err=True)
+    except OSError:
+        pass
+    raise click.exceptions.Exit(1)
+
+
 class NnexamGroup(click.Group):
     """Turns NnexamError and click's usage errors into one stderr line and an exit code, never a traceback."""
 
@@ -72,6 +87,8 @@ class NnexamGroup(click.Group):
             sys.exit(0)
         except click.UsageError as e:  # nnexam's own options (--frob), before any command
             raise _UsageLine(e) from None
+        except OSError as e:  # --help or --version printed to a full disk
+            _printing_failed(e)
 
     def invoke(self, ctx):
         try:
@@ -81,6 +98,8 @@ class NnexamGroup(click.Group):
         except NnexamError as e:
             click.echo(f"nnexam: error: {e.message}", err=True)
             ctx.exit(e.exit_code)
+        except OSError as e:
+            _printing_failed(e)
 
 
 @click.group(cls=NnexamGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -199,13 +218,12 @@ def banks_copy_cmd(name: str, dest: str | None, force: bool):
         target = Path(dest) / f"{name}.toml"
     else:
         target = Path(dest)
+    if target.exists() and os.path.samefile(target, source):
+        raise NnexamError(f"{target}: is the bundled bank '{name}' itself; copy it somewhere else (default: ./{name}.toml)")
     if target.exists() and not force:
         raise NnexamError(f"{target}: exists (use --force to overwrite)", 1)
     note = _COPY_NOTE.format(name=name, version=__version__, file=target)
-    try:
-        write_atomic(target, note + source.read_text(encoding="utf-8"))
-    except OSError as e:  # the folder cannot be made or written
-        raise NnexamError(f"{target}: cannot write ({e.strerror or e})", 1) from None
+    write_atomic(target, note + source.read_text(encoding="utf-8"))  # one NnexamError line if it cannot
     click.echo(f"wrote {target}: edit its title, [draws] and [[tasks]], then run `nnexam generate {target} --seed SEED --students N`")
 
 
@@ -765,13 +783,16 @@ def check_cmd(spec: str, answers: Path, show_all: bool):
     A value is right when it is the exact value rounded or truncated at the decimals it is written
     with (0.30 has two). A wrong one is explained: it follows from the key's own earlier values,
     it is 1 in the last digit off, a named mistake, or a likely single slip in its formula.
-    Exit status: 0 all right, 1 any wrong, 2 unreadable input.
+    Exit status: 0 all right, 1 any wrong or no value at all, 2 unreadable input.
     """
     network = _load_spec(find_spec(spec))
     table = read_table(read_input(answers, "answers"), str(answers))
     for w in table.warnings:
         click.echo(f"nnexam: warning: {w}", err=True)
     checked = check_key(network, table)
+    if not checked:  # only ids and names, or every value blank: "0 checked, 0 wrong" would read as a clean key
+        raise NnexamError(f"no answers in {answers}: every value cell is blank, or the only columns are ids and names "
+                          "(expected labels as `nnexam solve` prints them)", 1)  # as grade says it
     width = max((len(c.label) for c in checked), default=0)
     wrong = [c for c in checked if not c.ok]
     for c in checked:

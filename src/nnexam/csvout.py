@@ -11,7 +11,9 @@ passes each text cell through `cell` (or a whole column through `column`):
   of it after one of those is made neutral too: a spreadsheet splitting on the other common
   separator (a European Excel splits a comma file on ';') sees a new cell there, quotes or not.
 
-Readers undo the apostrophe with `unneutral` (table.parse_number already skips it in numbers).
+Readers undo the apostrophe with `unneutral` (table.parse_number already skips it in numbers). A
+text's own apostrophes before a formula start ('=x) get one more (''=x), so that reading back
+gives the text as it was.
 Files people open get `BOM` first, so Excel reads accented names as UTF-8; files an LMS imports
 do not.
 """
@@ -30,40 +32,58 @@ _QUOTE_BUT_NUL = re.compile(f"[{re.escape(_QUOTED[:-1])}]")
 _BREAKS = re.compile("([,;\t\r\n])")  # where a spreadsheet may start a new cell inside a quoted one
 _SPACES = " \u00a0\u3000"  # spaces a spreadsheet may trim before reading a formula
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
-_STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES)
+_STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES) + ("'",)  # a cell starting so may need a change
+
+
+def _formula(text: str) -> bool:
+    """Whether a spreadsheet would run the text as a formula (see the module docstring)."""
+    if not text:
+        return False
+    first = text[0] if text[0] not in _SPACES else text.lstrip()[:1]
+    return first in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text)
+
+
+def _quoted_formula(piece: str) -> bool:
+    """A formula behind quotes: a piece after a separator, where a reader splitting there may take a
+    quote for the start of a quoted cell."""
+    return piece.startswith('"') and _formula(piece.lstrip('"'))
+
+
+def _own_apostrophe(text: str) -> bool:
+    """The text's own apostrophes before a formula ('=x as an id): one more is added, so that reading
+    back (which removes one) gives the text as it was."""
+    if not text.startswith("'"):
+        return False
+    rest = text.lstrip("'")
+    return _formula(rest) or _quoted_formula(rest)
 
 
 def neutral(text: str) -> str:
     """The text made inert for spreadsheets: "'" before a formula start (see the module docstring)."""
-    if not text:
-        return text
-    first = text[0] if text[0] not in _SPACES else text.lstrip()[:1]
-    if first in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return "'" + text if _formula(text) or _own_apostrophe(text) else text
+
+
+def _marked(piece: str) -> bool:
+    return _formula(piece) or _quoted_formula(piece) or _own_apostrophe(piece)
 
 
 def _neutral_piece(piece: str) -> str:
-    """`neutral` for a piece after a separator inside a cell, where a reader splitting there may also
-    take a quote for the start of a quoted cell: quotes before a formula start are looked past."""
-    if piece.startswith('"') and neutral(piece.lstrip('"')) != piece.lstrip('"'):
-        return "'" + piece
-    return neutral(piece)
+    """`neutral` for a piece after a separator inside a cell: quotes before a formula start are looked past."""
+    return "'" + piece if _marked(piece) else piece
 
 
 def unneutral(text: str) -> str:
     """A cell read back: the apostrophes `cell` added removed ('=x -> =x, a;'=x -> a;=x); any other text as it is."""
     if "'" not in text:
         return text
-    text = _unneutral_piece(text)
-    pieces = _BREAKS.split(text)  # text, separator, text, ...: each text after a separator as `cell` made it
-    return pieces[0] + "".join(sep + _unneutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+    # `cell` in reverse: first each piece after a separator, then the whole text as `neutral` made it
+    pieces = _BREAKS.split(text)  # text, separator, text, ...
+    text = pieces[0] + "".join(sep + _unneutral_piece(p) for sep, p in zip(pieces[1::2], pieces[2::2]))
+    return text[1:] if text.startswith("'") and (_formula(text[1:]) or _own_apostrophe(text[1:])) else text
 
 
 def _unneutral_piece(piece: str) -> str:
-    if piece.startswith("'") and _neutral_piece(piece[1:]) != piece[1:]:
-        return piece[1:]
-    return piece
+    return piece[1:] if piece.startswith("'") and _marked(piece[1:]) else piece
 
 
 def cell(text: str) -> str:

@@ -69,19 +69,24 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # the folder cannot be made (a file in the way, read-only, full) or written
+        raise NnexamError(f"{path}: cannot write ({e.strerror or e})", 1) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the user's usual permissions
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:  # a full disk, or a signal (Ctrl-C): no temporary file left behind
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise NnexamError(f"{path}: cannot write ({e.strerror})", 1) from None
+        if isinstance(e, OSError):
+            raise NnexamError(f"{path}: cannot write ({e.strerror or e})", 1) from None
+        raise
 
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}

@@ -116,6 +116,10 @@ def _match(column: str, lookup: Mapping[str, int]) -> int | None:
     hit = lookup.get(f"\x00{column}")
     if hit is not None:
         return hit
+    if column.startswith("'"):  # a label nnexam's template wrote with csvout's apostrophe ('=x for =x)
+        hit = lookup.get(f"\x00{csvout.unneutral(column)}")
+        if hit is not None:
+            return hit
     return lookup.get(header_key(column))
 
 

@@ -94,7 +94,7 @@ def grades_csv(grades: Grades) -> str:
     """One row per submission row (and per student without one): status, score and points per question."""
     m, subs = grades.manifest, grades.submissions
     header = _csv_row(["student_id", "name", "variant", "status", "score", "max_score", "percent"]
-                      + [neutralize(q.label) for q in m.questions] + ["line", "notes"])
+                      + [q.label for q in m.questions] + ["line", "notes"])  # each through csvout.cell
     # The manifest's names and variants by student; an unknown student (-1) is the blank at the end.
     names = _take(list(map(operator.attrgetter("name"), m.students)) + [""], grades.student)
     variants = subs.variants

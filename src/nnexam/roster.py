@@ -111,6 +111,12 @@ def build_roster(t: Table, layout: str, id_at: int, name_of: Callable[[Sequence[
         at = ", ".join(str(i + 1) for i in same[:-1]) + f" and {same[-1] + 1}"
         raise NnexamError(f"{source}: the student id column '{header[id_at].strip()}' appears {times} in the header "
                           f"(columns {at}); expected it once")
+    width = len(header)
+    if t.rows and max(map(len, t.rows)) > width:  # cells beyond the header would be dropped unread
+        for row, line in zip(t.rows, t.lines):
+            if any(c.strip() for c in row[width:]):
+                raise NnexamError(f"{source}: line {line}: {len(row)} cells but the header has {width}, so a name or id "
+                                  "would lose a part (a name with an unquoted comma, Smith, John? quote it: \"Smith, John\")")
     kept = {name: at for name, at in identity.items() if at is not None}
     students: list[tuple[str, str, Mapping[str, str]]] = []
     seen: dict[str, int] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ..gradebook import _csv_lines, _csv_row, _csv_texts, neutralize
+from ..gradebook import _csv_lines, _csv_row, _csv_texts
 from ..roster import Columns, Roster, build_roster, cell, chosen_column
 from ..table import Table
 
@@ -64,7 +64,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile |
     ids = [s.identity.get("OrgDefinedId", "") for s in m.students]
     users = [s.identity.get("Username", "") for s in m.students]
     item = f"{title} Points Grade"
-    text = (_csv_row(["OrgDefinedId", "Username", neutralize(item), "End-of-Line Indicator"])
+    text = (_csv_row(["OrgDefinedId", "Username", item, "End-of-Line Indicator"])
             + _csv_lines([_csv_texts(ids), _csv_texts(users), m.scores, ["#"] * len(m.students)]))
     how = (f"brightspace.csv: in Brightspace, Grades > Enter Grades > Import, choose brightspace.csv, tick Create new "
            f"grade items if '{title}' does not exist yet and give it Max. Points {m.out_of}, Continue, review, Import")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Sequence
 
-from ..gradebook import _csv_lines, _csv_row, _csv_texts, neutralize
+from ..gradebook import _csv_lines, _csv_row, _csv_texts
 from ..roster import Columns, Roster, build_roster, cell, chosen_column
 from ..table import Table
 
@@ -123,7 +123,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
             return [s.identity.get(name, "") if c else s.id for s, c in zip(m.students, from_canvas)]
         return [s.identity.get(name, "") if c else "" for s, c in zip(m.students, from_canvas)]
 
-    head = (_csv_row([neutralize(h) for h in header] + [neutralize(title)])
+    head = (_csv_row([*header, title])  # each cell through csvout.cell (neutral once)
             + _csv_row(["    Points Possible"] + [""] * (len(header) - 1) + [m.out_of]))
     text = head + _csv_lines([_csv_texts(column(name)) for name in header] + [m.scores])
     how = (f"canvas.csv: in Canvas, Grades > Import, choose canvas.csv, Upload Data; it adds the assignment "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Sequence
 
-from ..gradebook import _csv_lines, _csv_row, _csv_texts, neutralize
+from ..gradebook import _csv_lines, _csv_row, _csv_texts
 from ..roster import Columns, Roster, build_roster, cell, chosen_column
 from ..table import Table
 
@@ -93,7 +93,7 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
         listed = [i for i, s in enumerate(m.students) if s.identity.get(key)]
         ids = [m.students[i].identity[key] for i in listed]
     score_column = title if options.percent else f"{title} (Real)"
-    header = _csv_row([key, neutralize(score_column), neutralize(f"{title} (Feedback)")])
+    header = _csv_row([key, score_column, f"{title} (Feedback)"])  # each through csvout.cell
     text = header + _csv_lines([_csv_texts(ids), [m.scores[i] for i in listed],
                                 _csv_texts([m.summaries[i] for i in listed])])
     if options.percent:
