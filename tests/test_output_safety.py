@@ -352,3 +352,32 @@ def test_printing_to_a_full_disk_is_one_line_not_a_traceback(args):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.splitlines() == ["nnexam: error: cannot write (No space left on device); any output folder is "
                                      "complete or as it was"], r.stderr
+
+
+def test_a_worker_dead_while_work_is_still_queued_is_one_line(monkeypatch):
+    """BrokenProcessPool can come from submit() (a worker died while later chunks were queued), not
+    only from a result: that too is the one line, not an exception (it was, now and then)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from nnexam.errors import NnexamError
+    from nnexam.workers import Pool
+
+    workers = Pool(1, "rendering PDFs")
+    try:
+        monkeypatch.setattr(workers.executor, "submit", lambda *a, **k: (_ for _ in ()).throw(BrokenProcessPool("dead")))
+        with pytest.raises(NnexamError, match="worker process rendering PDFs died"):
+            workers.submit(print, 1)
+    finally:
+        workers.kill()
+
+
+def test_the_listing_is_the_same_bytes_whatever_order_the_workers_finish(exam, tmp_path, monkeypatch):
+    from nnexam import staging
+
+    out = tmp_path / "o"
+    first = staging.Output(out, "grade", force=True)
+    with first:
+        first.write("b.txt", "b")
+        first.write("a.txt", "a")
+    listing = (out / ".nnexam-files").read_text()
+    assert listing.splitlines()[1:] == ["grade\ta.txt", "grade\tb.txt"]

@@ -73,7 +73,11 @@ class Pool:
         _LIVE.append(self.executor)
 
     def submit(self, fn: Callable, *args) -> Future:
-        return self.executor.submit(fn, *args)
+        """The work queued; a worker that already died (the pool is broken) is NnexamError(..., 1)."""
+        try:
+            return self.executor.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died while later work was still being queued
+            raise self._died() from None
 
     def results(self, futures: list[Future]) -> Iterator:
         """Each future's result as it finishes; a dead worker is NnexamError(..., 1)."""
@@ -81,10 +85,13 @@ class Pool:
             for f in as_completed(futures):
                 yield f.result()
         except BrokenProcessPool:
-            self.kill()
-            time.sleep(0.1)  # workers killed with the run (kill -TERM to the group): the run's own signal comes first
-            raise NnexamError(f"a worker process {self.what} died (killed, or out of memory?); "
-                              "the output folder was left as it was", 1) from None
+            raise self._died() from None
+
+    def _died(self) -> NnexamError:
+        self.kill()
+        time.sleep(0.1)  # workers killed with the run (kill -TERM to the group): the run's own signal comes first
+        return NnexamError(f"a worker process {self.what} died (killed, or out of memory?); "
+                           "the output folder was left as it was", 1)
 
     def close(self) -> None:
         """Wait for the workers to end (after their work is done)."""
