@@ -81,12 +81,14 @@ def cell(text: str) -> str:
 
 
 def column(texts: Sequence[str]) -> Sequence[str]:
-    """`cell` of every text of a column; the column itself when no cell needs a change (the usual case)."""
+    """`cell` of every text of a column; the column itself when no cell needs a change (the usual case),
+    else each distinct text through `cell` once."""
     joined = "\0" + "\0".join(texts)  # each cell after a NUL: a NUL inside a cell makes one more
     if (joined.count("\0") == len(texts) and _QUOTE_BUT_NUL.search(joined) is None
             and not any("\0" + c in joined for c in _STARTS)):
         return texts
-    return [cell(t) for t in texts]
+    made: dict[str, str] = {}  # columns repeat their texts (feedback summaries, statuses): each made once
+    return [made[t] if t in made else made.setdefault(t, cell(t)) for t in texts]
 
 
 def row(texts: Iterable[str], end: str = "\r\n") -> str:
