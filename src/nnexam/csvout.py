@@ -31,6 +31,7 @@ _BREAKS = re.compile("([,;\t\r\n])")  # where a spreadsheet may start a new cell
 _SPACES = " \u00a0\u3000"  # spaces a spreadsheet may trim before reading a formula
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 _STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES)
+_CELL_STARTING = re.compile("\x00[" + re.escape("".join(_STARTS)) + "]")  # in a column joined after NULs: a cell starting so
 
 
 def neutral(text: str) -> str:
@@ -85,7 +86,7 @@ def column(texts: Sequence[str]) -> Sequence[str]:
     else each distinct text through `cell` once."""
     joined = "\0" + "\0".join(texts)  # each cell after a NUL: a NUL inside a cell makes one more
     if (joined.count("\0") == len(texts) and _QUOTE_BUT_NUL.search(joined) is None
-            and not any("\0" + c in joined for c in _STARTS)):
+            and _CELL_STARTING.search(joined) is None):
         return texts
     made: dict[str, str] = {}  # columns repeat their texts (feedback summaries, statuses): each made once
     return [made[t] if t in made else made.setdefault(t, cell(t)) for t in texts]
