@@ -33,6 +33,7 @@ _BREAKS = re.compile("([,;\t\r\n])")  # where a spreadsheet may start a new cell
 _SPACES = " \u00a0\u3000"  # spaces a spreadsheet may trim before reading a formula
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 _STARTS = tuple(FORMULA_START - {"\x00"}) + tuple(_SPACES) + ("'",)  # a cell starting so may need a change
+_CELL_STARTING = re.compile("\x00[" + re.escape("".join(_STARTS)) + "]")  # in a column joined after NULs: a cell starting so
 
 
 def _formula(text: str) -> bool:
@@ -101,12 +102,14 @@ def cell(text: str) -> str:
 
 
 def column(texts: Sequence[str]) -> Sequence[str]:
-    """`cell` of every text of a column; the column itself when no cell needs a change (the usual case)."""
+    """`cell` of every text of a column; the column itself when no cell needs a change (the usual case),
+    else each distinct text through `cell` once."""
     joined = "\0" + "\0".join(texts)  # each cell after a NUL: a NUL inside a cell makes one more
     if (joined.count("\0") == len(texts) and _QUOTE_BUT_NUL.search(joined) is None
-            and not any("\0" + c in joined for c in _STARTS)):
+            and _CELL_STARTING.search(joined) is None):
         return texts
-    return [cell(t) for t in texts]
+    made: dict[str, str] = {}  # columns repeat their texts (feedback summaries, statuses): each made once
+    return [made[t] if t in made else made.setdefault(t, cell(t)) for t in texts]
 
 
 def row(texts: Iterable[str], end: str = "\r\n") -> str:

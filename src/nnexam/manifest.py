@@ -320,8 +320,10 @@ def _students_v2(d: Mapping[str, Any], source: str, raw: list) -> tuple[tuple[St
         for i, r in enumerate(rows):
             _check_row(arch, r, f"{source}: students[{i}].givens")
         raise AssertionError("a check failed that no student fails")  # pragma: no cover
+    # The givens as read when all are floats already (table.tolist() would make them again), else as floats.
+    givens = rows if set(map(type, chain.from_iterable(rows))) == {float} else table.tolist()
     students = tuple(StudentVariant(sid, name, variant, tuple(v), shared, files, identity)
-                     for (sid, name, variant, files, identity), v in zip(people, table.tolist()))
+                     for (sid, name, variant, files, identity), v in zip(people, givens))
     return students, table
 
 

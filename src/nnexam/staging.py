@@ -458,7 +458,7 @@ class Output:
         self._verify()
         pause("written")
         kept: list[str] = []
-        self._dirs = {rel[:i] for rel in self.files for i, c in enumerate(rel) if c == "/"}
+        self._dirs = _folders(self.files)
         if self.target.is_dir():
             try:
                 self._carry("", False, kept)
@@ -576,6 +576,17 @@ class Output:
             os.rename(self.dir, self.target)
 
 
+def _folders(rels: Iterable[str]) -> set[str]:
+    """Every folder the relative paths lie in, parents included ("a/b/c.txt": "a", "a/b")."""
+    folders: set[str] = set()
+    for rel in rels:
+        folder, slash, _ = rel.rpartition("/")
+        while slash and folder not in folders:  # a folder already there came with its parents
+            folders.add(folder)
+            folder, slash, _ = folder.rpartition("/")
+    return folders
+
+
 def _leftover(name: str) -> bool:
     return bool(_LEFTOVER.fullmatch(name) or _STAGED.fullmatch(name))
 
@@ -587,14 +598,19 @@ def _link_or_copy(src: str, dst: Path) -> None:
         shutil.copy2(src, dst, follow_symlinks=False)
 
 
+_NEW_FILE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
 def write_new(path: str, data: bytes) -> None:
     """Create the file `path` (never through a link, never over an existing file) holding `data`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o666)
+    fd = os.open(path, _NEW_FILE, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        done = os.write(fd, data) if data else 0  # a small file goes in one write
+        if done < len(data):
+            view = memoryview(data)[done:]
+            while view:
+                view = view[os.write(fd, view):]
     except BaseException:
         os.close(fd)
         try:

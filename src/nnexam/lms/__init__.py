@@ -21,6 +21,7 @@ for one LMS's module (`lms.system("moodle").export_quiz(...)`).
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -100,8 +101,23 @@ class Marks:
     out_of: str  # the maximum as written in the files: the exam's points, or 100
 
 
+_MADE: list = [None, None, None]  # the last marks made: a weak reference to its grades, its options, the Marks
+
+
 def marks(grades: Grades, options: GradeOptions) -> Marks:
-    """Each graded student's last graded row, and with --missing zero every student without one as 0."""
+    """Each graded student's last graded row, and with --missing zero every student without one as 0.
+
+    Made once for the grade files of one grading (canvas.csv and moodle.csv both ask): the last
+    Marks is kept while its grades live, and given again for the same grades and options."""
+    ref, made_for, made = _MADE
+    if ref is not None and ref() is grades and made_for == options:
+        return made
+    made = _marks(grades, options)
+    _MADE[:] = [weakref.ref(grades), options, made]
+    return made
+
+
+def _marks(grades: Grades, options: GradeOptions) -> Marks:
     rows = np.flatnonzero(grades.graded)
     who = grades.student[rows]
     students_graded, first_from_end = np.unique(who[::-1], return_index=True)

@@ -85,8 +85,10 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
     m = marks(grades, options)
     # Identity columns of a Moodle roster (or a plain CSV's); another LMS's "Username" is not Moodle's.
     students = [s for s in grades.manifest.students if "First name" in s.identity or not _OTHER_LMS.intersection(s.identity)]
-    key = next((k for k in _MAP_TO if all(s.identity.get(k) for s in students)), None)
-    key = key or next((k for k in _MAP_TO if any(s.identity.get(k) for s in students)), None)
+    key = None
+    if any(s.identity for s in students):  # nnexam's own class has no identity columns: nothing to look for
+        key = next((k for k in _MAP_TO if all(s.identity.get(k) for s in students)), None)
+        key = key or next((k for k in _MAP_TO if any(s.identity.get(k) for s in students)), None)
     if key is None or len(students) < len(grades.manifest.students):
         ids, key, listed = [s.id for s in m.students], "ID number", range(len(m.students))
     else:
