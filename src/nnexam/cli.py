@@ -676,24 +676,24 @@ def _grade(exam_dir: Path, submissions: tuple[Path, ...], out: Path | None, foll
 
 
 @cli.command("export")
-@click.argument("lms", type=click.Choice(["moodle", "canvas"]))
+@click.argument("system", metavar="LMS", type=click.Choice(
+    [m.__name__.rsplit(".", 1)[-1] for m in lms.SYSTEMS if hasattr(m, "export_quiz")]))
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the quiz file  [default: DIR]")
 @click.option("--title", help="The quiz's name (default: the exam's title).")
 @click.option("--decimal-comma", is_flag=True, help="Canvas: also accept answers typed with a decimal comma (0,5933).")
 @click.option("--force", is_flag=True, help="Replace an earlier export (or write into a non-empty --out folder).")
-def export_cmd(lms: str, directory: Path, out: Path | None, title: str | None, decimal_comma: bool, force: bool):
+def export_cmd(system: str, directory: Path, out: Path | None, title: str | None, decimal_comma: bool, force: bool):
     """Write a pool exam (`nnexam generate --pool N`) as an LMS quiz: DIR/moodle.xml (Moodle XML, one Cloze
     question per variant in one category) or DIR/canvas-qti.zip (QTI 1.2, a question group picking 1 variant).
     """
-    from .lms import canvas, moodle
     from .lms.quiz import QuizOptions
 
     _notes(recover(directory))
     manifest = load_manifest(directory)
     options = QuizOptions(title=title, decimal_comma=decimal_comma)
     try:
-        files = (moodle if lms == "moodle" else canvas).export_quiz(manifest, options)
+        files = lms.system(system).export_quiz(manifest, options)  # each LMS module that has a quiz format
     except NnexamError as e:
         raise NnexamError(f"{directory}: {e.message}", e.exit_code) from None
     target = out if out is not None else directory
