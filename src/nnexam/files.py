@@ -15,7 +15,6 @@ import unicodedata
 from pathlib import Path
 
 from .errors import NnexamError
-from .ids import ID_MAX, NAME_MAX, check_ids, id_key  # noqa: F401  (files.id_key: the one id rule, for every writer)
 
 
 _UMASK = os.umask(0o022)
@@ -118,14 +117,3 @@ def unique_stems(ids: list[str]) -> list[str]:
         seen.add(candidate.lower())
         out.append(candidate)
     return out
-
-
-def ensure_empty_dir(path: str | Path, force: bool) -> Path:
-    """Create `path` or accept it if empty; a non-empty folder needs force."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise NnexamError(f"{path}: exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise NnexamError(f"{path}: folder is not empty (use --force to write into it)")
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 import operator
-import re
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import csvout
 from .files import unique_stems
-from .grade import (ATTENTION, BLANK, CORRECT, DUPLICATE, FOLLOW, MISMATCH, MISTAKE, NO_SUBMISSION, UNKNOWN,
+from .grade import (ATTENTION, DUPLICATE, FOLLOW, MISMATCH, MISTAKE, NO_SUBMISSION, UNKNOWN,
                     UNREADABLE, UNREADABLE_CELLS, VERDICTS, WRONG, Grades)
 from .mistakes import Mistake
 
@@ -358,12 +357,4 @@ def attention_lines(grades: Grades) -> list[str]:
     return lines
 
 
-def verdict_counts(grades: Grades) -> np.ndarray:
-    """(questions, 5): correct, follow-through, known mistake, other wrong, blank or unreadable, over graded rows."""
-    v = grades.verdict[grades.graded]
-    cats = [v == CORRECT, v == FOLLOW, v == MISTAKE, v == WRONG, (v == BLANK) | (v == UNREADABLE)]
-    return np.stack([c.sum(axis=0) for c in cats], axis=1)
-
-
-__all__ = ["ATTENTION", "attention_lines", "exam_title", "feedback_texts", "grades_csv", "neutralize", "number",
-           "verdict_counts"]
+__all__ = ["ATTENTION", "attention_lines", "exam_title", "feedback_texts", "grades_csv", "neutralize", "number"]

@@ -218,18 +218,3 @@ def reachable_intervals(
             if step.name == until:
                 break
     return reach
-
-
-def rounding_bands(
-    graph: StepGraph,
-    values: Mapping[str, np.ndarray],
-    decimals: Mapping[str, int] | int,
-) -> Values:
-    """For each step, the largest distance from its value to the ends of its reachable interval."""
-    n = _variant_count(values)
-    out: Values = {}
-    for name, (lo, hi) in reachable_intervals(graph, values, decimals).items():
-        v = np.broadcast_to(np.asarray(values[name], dtype=float), (n,))
-        with np.errstate(invalid="ignore"):
-            out[name] = np.nan_to_num(np.fmax(v - lo, hi - v), nan=np.inf)
-    return out

@@ -464,7 +464,7 @@ class Output:
                 self._carry("", False, kept)
             except OSError as e:
                 raise NnexamError(f"{_show(self.out)}: cannot read the earlier files ({e.strerror}); it was left as it was", 1) from None
-        listing = [f"# nnexam: files nnexam wrote in this folder (after the command that wrote each); --force replaces only these\n"]
+        listing = ["# nnexam: files nnexam wrote in this folder (after the command that wrote each); --force replaces only these\n"]
         # Sorted: feedback workers record their files in the order they finish, and the same run
         # must give the same bytes.
         listing += sorted(f"{tag}\t{rel}\n" for rel, tag in self.listing.items() if rel not in self.files and self._kept(rel))

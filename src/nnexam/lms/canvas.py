@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+import zipfile
 from typing import TYPE_CHECKING, Sequence
+from xml.sax.saxutils import escape as _xml_escape, quoteattr as _attr
 
+from ..grade import accepted_bounds
 from ..gradebook import _csv_lines, _csv_row, _csv_texts
+from ..manifest import Manifest
 from ..roster import Columns, Roster, build_roster, cell, chosen_column
 from ..table import Table
+from .quiz import (QuizOptions, accepted_strings, column, diagram, find_variant, question_html, quiz_title,
+                   require_pool, respondent, submissions_table, variant_codes)
 
 if TYPE_CHECKING:
     from ..grade import Grades
@@ -145,17 +153,6 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
 # answer of that blank). Canvas compares blanks as strings, so every string a student could type
 # inside the accepted interval at the stated decimals is listed.
 
-import hashlib
-import io
-import re
-import zipfile
-from typing import Sequence
-from xml.sax.saxutils import escape as _xml_escape, quoteattr as _attr
-
-from ..grade import accepted_bounds
-from ..manifest import Manifest
-from ..table import Table
-from .quiz import QuizOptions, accepted_strings, diagram, question_html, quiz_title, require_pool
 
 _QTI_NS = ('xmlns="http://www.imsglobal.org/xsd/ims_qtiasiv1p2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
            'xsi:schemaLocation="http://www.imsglobal.org/xsd/ims_qtiasiv1p2 http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"')
@@ -287,8 +284,6 @@ def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[
 # in order, joined by ',' with each ',' inside an answer written '\,'. With a question group every
 # variant is its own column pair, blank for the students who did not draw it.
 
-from .quiz import cell as _cell, column as _column, find_variant as _find_variant, respondent as _respondent
-from .quiz import submissions_table as _submissions_table, variant_codes as _variant_codes
 
 _QUESTION_COLUMN = re.compile(r"\d+:")
 _SPLIT = re.compile(r"(?<!\\),")
@@ -302,21 +297,21 @@ def blanks_of(text: str) -> list[str]:
 def read_responses(table: Table, manifest: Manifest) -> Table | None:
     """Canvas's Student Analysis report as a submissions table; None when the table is not one."""
     header = table.header
-    if any(_column(header, n) is None for n in ("name", "id", "submitted", "n correct", "score")):
+    if any(column(header, n) is None for n in ("name", "id", "submitted", "n correct", "score")):
         return None
-    codes = _variant_codes(manifest)
-    questions = [(c, _find_variant(h, codes)) for c, h in enumerate(header) if _QUESTION_COLUMN.match(h)]
-    ids = [_column(header, "sis_id"), _column(header, "id")]
-    identity = {"ID": ids[1], "SIS User ID": ids[0], "Section": _column(header, "section")}  # as canvas.csv names them
-    name = [_column(header, "name")]
-    attempt = _column(header, "attempt")
+    codes = variant_codes(manifest)
+    questions = [(c, find_variant(h, codes)) for c, h in enumerate(header) if _QUESTION_COLUMN.match(h)]
+    ids = [column(header, "sis_id"), column(header, "id")]
+    identity = {"ID": ids[1], "SIS User ID": ids[0], "Section": column(header, "section")}  # as canvas.csv names them
+    name = [column(header, "name")]
+    attempt = column(header, "attempt")
     nq = len(manifest.questions)
     entries, when = [], []
     for r, row in enumerate(table.rows):
-        sid, who = _respondent(row, ids, name)
+        sid, who = respondent(row, ids, name)
         variant, answers = "", [""] * nq
         for c, code in questions:
-            text = _cell(row, c)
+            text = cell(row, c)
             if not text:
                 continue
             parts = blanks_of(text)
@@ -326,6 +321,6 @@ def read_responses(table: Table, manifest: Manifest) -> Table | None:
             variant, answers = code, parts
             break
         entries.append((r, sid, who, variant, answers))
-        a = _cell(row, attempt)
+        a = cell(row, attempt)
         when.append(float(a) if a.isdigit() else float("nan"))
-    return _submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when, identity)
+    return submissions_table(table, manifest, entries, "Canvas quiz Student Analysis report", when, identity)

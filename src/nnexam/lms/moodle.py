@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import TYPE_CHECKING, Sequence
+from xml.sax.saxutils import escape as _xml_escape
 
+import numpy as _np
+
+from ..errors import NnexamError
+from ..grade import accepted_bounds, mistaken_answers
 from ..gradebook import _csv_lines, _csv_row, _csv_texts
+from ..manifest import Manifest
 from ..roster import Columns, Roster, build_roster, cell, chosen_column
 from ..table import Table
+from .quiz import (QuizOptions, column, diagram, find_variant, moment, plain, question_html, quiz_title,
+                   require_pool, respondent, submissions_table, variant_codes, worked_solutions)
 
 if TYPE_CHECKING:
     from ..grade import Grades
@@ -123,16 +132,6 @@ def grade_file(grades: Grades, title: str, options: GradeOptions) -> GradeFile:
 # ANSWER and MARGIN match NUMBER_REGEX, and a Numerical answer with margin m accepts
 # [answer - m, answer + m] (question/type/numerical/question.php, tolerance type "nominal").
 
-import base64
-from typing import Sequence
-from xml.sax.saxutils import escape as _xml_escape
-
-import numpy as _np
-
-from ..errors import NnexamError
-from ..grade import accepted_bounds, mistaken_answers
-from ..manifest import Manifest
-from .quiz import QuizOptions, diagram, plain, question_html, quiz_title, require_pool, worked_solutions
 
 # Characters the Cloze grammar gives a meaning (~ # } end a part, { may start a gap, \ escapes)
 # become HTML character references: Moodle html_entity_decode()s feedback after parsing it.
@@ -235,19 +234,15 @@ def export_quiz(manifest: Manifest, options: QuizOptions | None = None) -> dict[
 # strings, not stored in moodle/moodle): Nachname, Vorname, E-Mail-Adresse, ID-Nummer,
 # Anmeldename, Frage N, Antwort N, Richtige Antwort N, 'Teil N: ...'.
 
-import re as _re
 
-from ..table import Table
-from .quiz import (cell, column, find_variant, moment, respondent, submissions_table, variant_codes)
-
-_RESPONSE = _re.compile(r"(?:response|antwort)\s*(\d+)", _re.I)
-_QUESTION = _re.compile(r"(?:question|frage)\s*(\d+)", _re.I)
-_RIGHT = _re.compile(r"(?:right answer|richtige antwort)\s*(\d+)", _re.I)
-_PART = _re.compile(r"(?:^|;\s*)(?:part|teil)\s+(\d+):[ \t]?", _re.I)
+_RESPONSE = re.compile(r"(?:response|antwort)\s*(\d+)", re.I)
+_QUESTION = re.compile(r"(?:question|frage)\s*(\d+)", re.I)
+_RIGHT = re.compile(r"(?:right answer|richtige antwort)\s*(\d+)", re.I)
+_PART = re.compile(r"(?:^|;\s*)(?:part|teil)\s+(\d+):[ \t]?", re.I)
 _NO_DATA = ("", "-")
 
 
-def _slots(header: Sequence[str], pattern: _re.Pattern) -> dict[str, int]:
+def _slots(header: Sequence[str], pattern: re.Pattern) -> dict[str, int]:
     return {m.group(1): c for c, h in enumerate(header) if (m := pattern.fullmatch(h.strip()))}
 
 

@@ -21,6 +21,7 @@ from ..errors import NnexamError
 from ..grade import IDENTITY_PREFIX
 from ..manifest import Manifest
 from ..present import TASK_TITLES, fmt_given, layer_name, worked_text
+from ..roster import cell
 from ..solve import evaluate
 from ..table import Table, header_key
 from .svg import diagram_svg
@@ -218,10 +219,6 @@ def column(header: Sequence[str], *names: str) -> int | None:
         if k in keys:
             return keys.index(k)
     return None
-
-
-def cell(row: Sequence[str], c: int | None) -> str:
-    return row[c].strip() if c is not None and c < len(row) else ""
 
 
 def respondent(row: Sequence[str], id_columns: Sequence[int | None], name_columns: Sequence[int | None]) -> tuple[str, str]:
