@@ -173,7 +173,12 @@ def assert_fair(manifest, bank) -> None:
     givens = manifest.givens()
     values = evaluate(graph, givens)
     decimals = {s.name: bank.decimals for s in graph.steps} | {q.name: q.decimals for q in qs}
-    reach = reachable_intervals(graph, values, decimals)
+    # The generator decides fairness on the independent-offset intervals (joint=0); grading narrows
+    # them (joint enumeration) and never widens them, so every separation below carries over.
+    reach = reachable_intervals(graph, values, decimals, joint=0)
+    graded = reachable_intervals(graph, values, decimals, tight={q.name for q in qs})
+    for q in qs:
+        assert (graded[q.name][0] >= reach[q.name][0]).all() and (graded[q.name][1] <= reach[q.name][1]).all(), q.name
     acts = bank.arch.activations
     key = key_rows(manifest)
     for i, student in enumerate(manifest.students):

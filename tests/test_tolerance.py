@@ -123,7 +123,7 @@ def measure(arch: Architecture, decimals: int, seed: int) -> list[tuple[str, flo
         if target not in graph:
             continue
         varied = earlier_steps(graph, target, EARLIER)
-        reach = reachable_intervals(graph, key, {s: decimals for s in varied}, until=target)
+        reach = reachable_intervals(graph, key, {s: decimals for s in varied + [target]}, until=target)
         t = key[target]
         low, high = accepted("decimals", 0.0, decimals, t, *reach[target])
         values = reachable(graph, givens, target, varied, decimals)

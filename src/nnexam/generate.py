@@ -225,7 +225,10 @@ def check_rules(bank: Bank, qs: Sequence[Question], givens: Mapping[str, np.ndar
         sub = _take(values, idx)
         decimals = {s.name: bank.decimals for s in graph.steps}
         decimals.update({q.name: q.decimals for q in qs})
-        reach = reachable_intervals(graph, sub, decimals)
+        # Fairness is decided on the independent-offset intervals (joint=0): they contain the
+        # intervals grading accepts (solve._tighten only narrows them), so a mistake kept apart here
+        # stays apart there, and the draws of rules 2 are the same as before the narrowing.
+        reach = reachable_intervals(graph, sub, decimals, joint=0)
         accept = {q.name: accepted(q.tolerance_kind, q.tolerance_value, q.decimals, sub[q.name], *reach[q.name]) for q in qs}
         # Draw rules 1 (nnexam 0.1) separated mistakes by its own, wider widths: kept, so that an
         # exam drawn then is drawn again with the same numbers (`draw_rules` in the manifest).

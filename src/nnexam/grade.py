@@ -619,7 +619,7 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     if key is None:
         key = evaluate(graph, givens)
     expected = _columns([np.broadcast_to(key[q], (n,)) for q in names], n)
-    reach = reachable_intervals(graph, key, decimals) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
+    reach = reachable_intervals(graph, key, decimals, tight=set(names)) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
     low, high, offsets = _intervals(rules, names, key, reach, n)
     correct = within(submitted, low, high)
     present = ~np.isnan(submitted)
@@ -647,7 +647,8 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     # asked for may be rounded on the way.
     own_values = dict(chain)
     own_values.update({q: own[:, i] for i, q in enumerate(names) if q in graph})
-    own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)})
+    own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)},
+                                    tight=set(names))
     own_low, own_high, own_offsets = _intervals(rules, names, own_values, {q: own_reach[q] for q in names if q in graph}, n)
     follow = within(submitted, own_low, own_high)
     for i, q in enumerate(names):
@@ -1068,8 +1069,8 @@ def accepted_bounds(manifest: Manifest, rows: np.ndarray | None = None) -> tuple
     idx = np.arange(len(manifest.students)) if rows is None else np.asarray(rows, dtype=np.int64)
     graph = manifest.graph
     key = evaluate(graph, manifest.givens(idx))
-    reach = reachable_intervals(graph, key, band_decimals(manifest))
     names = [q.name for q in manifest.questions]
+    reach = reachable_intervals(graph, key, band_decimals(manifest), tight=set(names))
     low, high, _ = _intervals(rules(manifest), names, key, reach, len(idx))
     exact = _columns([np.broadcast_to(key[q], (len(idx),)) for q in names], len(idx))
     return np.ascontiguousarray(exact), np.ascontiguousarray(low), np.ascontiguousarray(high)

@@ -16,7 +16,7 @@ from .expr import Const, Expr, Square, Sub, Sym
 from .graph import StepGraph, build_graph
 from .mistakes import Mistake, rewrites
 from .spec import Network
-from .tolerance import kept_interval, written_interval
+from .tolerance import kept_interval, rounded, truncated, written_interval
 
 Values = dict[str, np.ndarray]
 
@@ -177,12 +177,181 @@ def _known_shape(step, graph: StepGraph, env: Mapping[str, Interval], n: int) ->
     return None
 
 
+# Joint enumeration: the round / truncate / keep choices of a step's nearest earlier steps are
+# enumerated together (3^k combinations), each combination propagated by interval evaluation.
+JOINT_STEPS = 5
+_JOINT_ROWS = 1 << 17  # rows (variants x combinations) evaluated at once
+
+
+def nearest_earlier(graph: StepGraph, name: str, k: int) -> list[str]:
+    """The k steps nearest before `name` along its inputs (breadth first), in graph order."""
+    found: list[str] = []
+    frontier = [name]
+    while frontier and len(found) < k:
+        nxt = []
+        for nm in frontier:
+            for i in graph[nm].inputs:
+                if i in graph and i not in found and len(found) < k:
+                    found.append(i)
+                    nxt.append(i)
+        frontier = nxt
+    order = {s.name: i for i, s in enumerate(graph.steps)}
+    return sorted(found, key=order.__getitem__)
+
+
+def _ancestors(graph: StepGraph, name: str) -> set[str]:
+    """Every step `name` reads, directly or through other steps."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for i in graph[todo.pop()].inputs:
+            if i in graph and i not in seen:
+                seen.add(i)
+                todo.append(i)
+    return seen
+
+
+def _computed(step, graph: StepGraph, env: Mapping[str, Interval], n: int) -> Interval:
+    known = _known_shape(step, graph, env, n)
+    return _no_nan(*known, n) if known is not None else step_interval(step.expr, env, n)
+
+
+def _written_as(lo: np.ndarray, hi: np.ndarray, d: int | None, how: np.ndarray) -> Interval:
+    """[lo, hi] written kept (how 0), rounded (1) or truncated (2) at d decimals."""
+    if d is None:
+        return lo, hi
+    return (np.select([how == 1, how == 2], [rounded(lo, d), truncated(lo, d)], lo),
+            np.select([how == 1, how == 2], [rounded(hi, d), truncated(hi, d)], hi))
+
+
+def _written_by_combo(lo: np.ndarray, hi: np.ndarray, d: int, how: np.ndarray, m: int) -> Interval:
+    """Rows laid out (variant, combination): [lo, hi] written as `how` (per combination) says."""
+    lo, hi = lo.reshape(m, -1).copy(), hi.reshape(m, -1).copy()
+    for choice, op in ((1, rounded), (2, truncated)):
+        cols = how == choice
+        lo[:, cols], hi[:, cols] = op(lo[:, cols], d), op(hi[:, cols], d)
+    return lo.reshape(-1), hi.reshape(-1)
+
+
+def _joint(graph: StepGraph, name: str, env: Mapping[str, Interval], decimals, exact, values, n: int,
+           k: int, which: np.ndarray) -> Interval | None:
+    """The step's computed interval with the choices of its k nearest earlier steps enumerated together."""
+    near = first = nearest_earlier(graph, name, k)
+    # Every earlier step that reads one of them (out_h1 -> net_o1 -> out_o1 -> delta_o1) is
+    # recomputed in each combination too, so that the choices reach the step along every path.
+    above = _ancestors(graph, name)
+    chosen = set(near)
+    for st in graph.steps:
+        if st.name in above and st.name not in chosen and any(i in chosen for i in st.inputs):
+            chosen.add(st.name)
+    near = [st.name for st in graph.steps if st.name in chosen]
+    dec = {s: (decimals if decimals is None or isinstance(decimals, int) else decimals.get(s)) for s in near}
+    free = [s for s in near if s in first and dec[s] is not None and not (exact is not None and s in exact and np.all(exact[s]))]
+    if not free:
+        return None
+    combos = np.array(list(np.ndindex(*(3,) * len(free))), dtype=np.int8)
+    c = len(combos)
+    reads = {sym for s in near + [name] for sym in graph[s].inputs} - set(near)
+    lo_out, hi_out = np.empty(len(which)), np.empty(len(which))
+    per = max(1, _JOINT_ROWS // c)
+    for start in range(0, len(which), per):
+        rows = which[start:start + per]
+        m = len(rows)
+        local: dict[str, Interval] = {}
+        for sym in reads:
+            a, b = env[sym]
+            point = a is b  # a given: one array, which interval evaluation treats as a point
+            a = np.repeat(np.broadcast_to(a, (n,))[rows], c)
+            local[sym] = (a, a) if point else (a, np.repeat(np.broadcast_to(b, (n,))[rows], c))
+        for s in near:
+            lo, hi = _computed(graph[s], graph, local, m * c)
+            if s in free:
+                lo, hi = _written_by_combo(lo, hi, dec[s], combos[:, free.index(s)], m)
+            else:
+                lo, hi = written_interval(lo, hi, dec[s])
+            if exact is not None and s in exact:
+                v = np.broadcast_to(np.asarray(values[s], dtype=float), (n,))[rows]
+                kl, kh = kept_interval(v, dec[s])
+                mine = np.repeat(np.broadcast_to(exact[s], (n,))[rows], c)
+                lo, hi = np.where(mine, np.repeat(kl, c), lo), np.where(mine, np.repeat(kh, c), hi)
+            local[s] = (lo, hi)
+        lo, hi = _computed(graph[name], graph, local, m * c)
+        lo_out[start:start + m], hi_out[start:start + m] = lo.reshape(m, c).min(axis=1), hi.reshape(m, c).max(axis=1)
+    return lo_out, hi_out
+
+
+# Whole chains a student can write (every written step kept, rounded or truncated by one pattern):
+# each is reachable, so their hull lies inside the reachable interval (solve._loose).
+_PATTERNS = 16
+_LOOSE = 1.25
+
+
+def _pattern(i: int) -> np.ndarray:
+    """Step i's choice (0 kept, 1 rounded, 2 truncated) in each pattern: all kept, all rounded, all
+    truncated, then a fixed scramble (Knuth's multiplicative hash: the same on every machine)."""
+    mixed = [((i + 1) * 2654435761 + (p + 1) * 40503) % 4294967296 // 65536 % 3 for p in range(_PATTERNS - 3)]
+    return np.array([0, 1, 2] + mixed, dtype=np.int8)
+
+
+def _sample_chains(graph: StepGraph, values: Mapping[str, np.ndarray], decimals, exact, n: int) -> Values:
+    """For each step, (variants, patterns) of values it computes to along a few whole written chains
+    (solve._pattern)."""
+    env: Values = {}
+    for name, v in values.items():
+        if name not in graph:
+            env[name] = np.broadcast_to(np.asarray(v, dtype=float), (n,))[:, None]
+    out: Values = {}
+    with np.errstate(all="ignore"):
+        for i, step in enumerate(graph.steps):
+            v = np.broadcast_to(np.asarray(step.expr.evaluate(env), dtype=float), (n, _PATTERNS))
+            out[step.name] = v
+            d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
+            how = _pattern(i)
+            w = _written_as(v, v, d, np.broadcast_to(how, v.shape))[0]
+            if exact is not None and step.name in exact:
+                mine = np.broadcast_to(exact[step.name], (n,))[:, None]
+                w = np.where(mine, np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))[:, None], w)
+            env[step.name] = w
+    return out
+
+
+def _loose(lo: np.ndarray, hi: np.ndarray, sampled: np.ndarray, d: int | None) -> np.ndarray:
+    """Where [lo, hi], as written at d decimals, may be wider than _LOOSE times what is reachable:
+    wider than that times the written hull of the sampled chains (which is inside what is reachable)."""
+    wl, wh = written_interval(lo, hi, d)
+    with np.errstate(all="ignore"):
+        sl, sh = written_interval(np.nanmin(sampled, axis=1), np.nanmax(sampled, axis=1), d)
+        fine = (wh - wl) <= _LOOSE * (sh - sl) + 1e-12 * np.maximum(1.0, np.abs(wh))
+    return ~fine & np.isfinite(wl) & np.isfinite(wh)
+
+
+def _tighten(graph: StepGraph, name: str, lo: np.ndarray, hi: np.ndarray, env, decimals, exact, values, n: int,
+             sampled: np.ndarray, joint: int) -> Interval:
+    """[lo, hi] of step `name`, narrowed where it may be loose (solve._loose) by enumerating the
+    choices of its nearest earlier steps together: first 3 of them, then `joint` where still loose."""
+    d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(name)
+    for k in sorted({min(3, joint), joint}):
+        which = np.flatnonzero(_loose(lo, hi, sampled, d))
+        if not len(which):
+            break
+        both = _joint(graph, name, env, decimals, exact, values, n, k, which)
+        if both is None:
+            break
+        jl, jh = np.fmax(lo[which], both[0]), np.fmin(hi[which], both[1])
+        ok = jl <= jh  # both enclose the reachable values: an empty meet is float noise
+        lo, hi = lo.copy(), hi.copy()
+        lo[which], hi[which] = np.where(ok, jl, lo[which]), np.where(ok, jh, hi[which])
+    return lo, hi
+
+
 def reachable_intervals(
     graph: StepGraph,
     values: Mapping[str, np.ndarray],
     decimals: Mapping[str, int | None] | int | None,
     exact: Mapping[str, np.ndarray] | None = None,
     until: str | None = None,
+    joint: int = JOINT_STEPS,
+    tight: "set[str] | None" = None,
 ) -> dict[str, Interval]:
     """For each step, the (low, high) of what it computes to when every earlier step is written rounded, truncated or kept.
 
@@ -196,6 +365,7 @@ def reachable_intervals(
     kept value it is the rounding or truncation of (tolerance.kept_interval). `until`: stop after that step.
     """
     n = _variant_count(values)
+    samples = _sample_chains(graph, values, decimals, exact, n) if joint else None
     env: dict[str, Interval] = {}
     for name, v in values.items():
         if name not in graph:
@@ -204,8 +374,9 @@ def reachable_intervals(
     reach: dict[str, Interval] = {}
     with np.errstate(all="ignore"):
         for step in graph.steps:
-            known = _known_shape(step, graph, env, n)
-            lo, hi = _no_nan(*known, n) if known is not None else step_interval(step.expr, env, n)
+            lo, hi = _computed(step, graph, env, n)
+            if samples is not None and (tight is None or step.name in tight):
+                lo, hi = _tighten(graph, step.name, lo, hi, env, decimals, exact, values, n, samples[step.name], joint)
             reach[step.name] = (lo, hi)
             d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
             wl, wh = written_interval(lo, hi, d)

@@ -49,6 +49,23 @@ def written_high(v: np.ndarray, decimals: int) -> np.ndarray:
         return np.maximum(np.maximum(rounded, truncated) / scale, v)
 
 
+def rounded(v: np.ndarray, decimals: int) -> np.ndarray:
+    """v rounded at `decimals`, a half away from zero (its other neighbour is its truncation); a
+    value within float noise of a half is on it. Non-decreasing, so [lo, hi] rounds to [r(lo), r(hi)]."""
+    scale = 10.0 ** decimals
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.asarray(v, dtype=float) * scale
+        return np.copysign(np.floor(np.abs(x) + (0.5 + _GRID_SLACK)), x) / scale
+
+
+def truncated(v: np.ndarray, decimals: int) -> np.ndarray:
+    """v truncated toward zero at `decimals` (a value within float noise of the grid is on it)."""
+    scale = 10.0 ** decimals
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.asarray(v, dtype=float) * scale
+        return np.trunc(x + np.copysign(_GRID_SLACK, x)) / scale
+
+
 def written_interval(lo: np.ndarray, hi: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
     """What a student writes for a value anywhere in [lo, hi]: itself, rounded or truncated (None: kept exactly)."""
     if decimals is None:
