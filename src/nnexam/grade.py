@@ -36,7 +36,7 @@ from .ids import id_key
 from .manifest import Manifest, StudentVariant
 from .mistakes import Mistake, applicable, rewrites, substitutions
 from .notation import labels as make_labels
-from .solve import evaluate, evaluate_step, reachable_intervals
+from .solve import evaluate, evaluate_step, reachable_intervals, sampled_intervals
 from .spec import Network
 from .table import Table, decimals_written, header_key, parse_column, parse_number, Unreadable
 from .tolerance import accepted, last_digit_units, within
@@ -600,6 +600,42 @@ def _around(rule: Rule, value: np.ndarray, below: np.ndarray, above: np.ndarray)
         return accepted(rule.kind, rule.value, rule.decimals, value, value + below, value + above)
 
 
+def _narrowed(graph: StepGraph, values: Mapping[str, np.ndarray], decimals, exact, names: Sequence[str],
+              rules: Sequence[Rule], submitted: np.ndarray, low: np.ndarray, high: np.ndarray, todo: np.ndarray,
+              centre: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) accepted with the narrowed reachable intervals (reachable_intervals with its joint
+    enumeration), from the independent-offset (low, high) of the same chain.
+
+    Only the entries whose answer could change verdict are recomputed: an answer outside (low, high)
+    is outside the narrowed interval too, and one inside the interval around whole written chains
+    (solve.sampled_intervals, each of them reachable) is inside it. Each entry's intervals depend on
+    that entry alone, so the result is what every entry computed would give.
+    """
+    n = submitted.shape[0]
+    centre = values if centre is None else centre
+    # First the cheapest reachable values: the step computed from the values kept, then written.
+    core_low, core_high, _ = _intervals(rules, names, centre, {q: (centre[q], centre[q]) for q in names if q in graph}, n)
+    unsure = todo & within(submitted, low, high) & ~within(submitted, core_low, core_high)
+    rows = np.flatnonzero(unsure.any(axis=1))
+    if not len(rows):
+        return low, high
+    part = _rows(values, rows, n)
+    inner = sampled_intervals(graph, part, decimals, None if exact is None else _flags(exact, rows, n))
+    inner_low, inner_high, _ = _intervals(rules, names, _rows(centre, rows, n), {q: inner[q] for q in names if q in graph},
+                                          len(rows))
+    unsure = unsure[rows] & ~within(submitted[rows], inner_low, inner_high)
+    rows = rows[unsure.any(axis=1)]
+    if not len(rows):
+        return low, high
+    reach = reachable_intervals(graph, _rows(values, rows, n), decimals,
+                                exact=None if exact is None else _flags(exact, rows, n), tight=set(names))
+    sub_low, sub_high, _ = _intervals(rules, names, _rows(centre, rows, n), {q: reach[q] for q in names if q in graph},
+                                      len(rows))
+    low, high = low.copy(order="F"), high.copy(order="F")
+    low[rows], high[rows] = sub_low, sub_high
+    return low, high
+
+
 def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str], submitted: np.ndarray,
          rules: Sequence[Rule], decimals: Mapping[str, int | None] | int | None, unreadable: np.ndarray | None = None,
          key: Mapping[str, np.ndarray] | None = None, key_band: bool = True,
@@ -619,8 +655,14 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     if key is None:
         key = evaluate(graph, givens)
     expected = _columns([np.broadcast_to(key[q], (n,)) for q in names], n)
-    reach = reachable_intervals(graph, key, decimals, tight=set(names)) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
+    # Named mistakes are accepted around with the independent-offset intervals (joint=0): the ones
+    # the generator kept apart from the right answer's. What is right is the narrowed interval
+    # (solve._tighten), computed only where it can change a verdict (_narrowed).
+    reach = reachable_intervals(graph, key, decimals, joint=0) if key_band else {q: (key[q], key[q]) for q in names if q in graph}
     low, high, offsets = _intervals(rules, names, key, reach, n)
+    if key_band:
+        low, high = _narrowed(graph, key, decimals, None, names, rules, submitted, low, high,
+                              np.ones(submitted.shape, dtype=bool))
     correct = within(submitted, low, high)
     present = ~np.isnan(submitted)
     valid = present.copy(order="F")
@@ -647,13 +689,15 @@ def mark(graph: StepGraph, givens: Mapping[str, np.ndarray], names: Sequence[str
     # asked for may be rounded on the way.
     own_values = dict(chain)
     own_values.update({q: own[:, i] for i, q in enumerate(names) if q in graph})
-    own_reach = reachable_intervals(graph, chain, decimals, exact={q: valid[:, i] for i, q in enumerate(names)},
-                                    tight=set(names))
+    wrote = {q: valid[:, i] for i, q in enumerate(names)}
+    own_reach = reachable_intervals(graph, chain, decimals, exact=wrote, joint=0)
     own_low, own_high, own_offsets = _intervals(rules, names, own_values, {q: own_reach[q] for q in names if q in graph}, n)
-    follow = within(submitted, own_low, own_high)
+    open_ = ~correct
     for i, q in enumerate(names):
-        follow[:, i] &= ~_any(tainted, graph[q].inputs, n) if q in graph else False
-    follow &= ~correct
+        open_[:, i] &= ~_any(tainted, graph[q].inputs, n) if q in graph else False
+    own_low, own_high = _narrowed(graph, chain, decimals, wrote, names, rules, submitted, own_low, own_high, open_,
+                                  centre=own_values)
+    follow = within(submitted, own_low, own_high) & open_
     mistakes = list(applicable(graph))
     mistake = np.full((n, nq), -1, dtype=np.int16, order="F")
     undiagnosed = present & ~correct & ~follow
@@ -745,6 +789,11 @@ def _columns(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
 def _rows(values: Mapping[str, np.ndarray], rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """Each array (of n entries, or one value for all) at the given entries only."""
     return {name: np.broadcast_to(np.asarray(v, dtype=float), (n,))[rows] for name, v in values.items()}
+
+
+def _flags(flags: Mapping[str, np.ndarray], rows: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Each flag array (of n entries) at the given entries only."""
+    return {name: np.broadcast_to(f, (n,))[rows] for name, f in flags.items()}
 
 
 def _any(flags: Mapping[str, np.ndarray], names: Sequence[str], n: int) -> np.ndarray:

@@ -216,14 +216,6 @@ def _computed(step, graph: StepGraph, env: Mapping[str, Interval], n: int) -> In
     return _no_nan(*known, n) if known is not None else step_interval(step.expr, env, n)
 
 
-def _written_as(lo: np.ndarray, hi: np.ndarray, d: int | None, how: np.ndarray) -> Interval:
-    """[lo, hi] written kept (how 0), rounded (1) or truncated (2) at d decimals."""
-    if d is None:
-        return lo, hi
-    return (np.select([how == 1, how == 2], [rounded(lo, d), truncated(lo, d)], lo),
-            np.select([how == 1, how == 2], [rounded(hi, d), truncated(hi, d)], hi))
-
-
 def _written_by_combo(lo: np.ndarray, hi: np.ndarray, d: int, how: np.ndarray, m: int) -> Interval:
     """Rows laid out (variant, combination): [lo, hi] written as `how` (per combination) says."""
     lo, hi = lo.reshape(m, -1).copy(), hi.reshape(m, -1).copy()
@@ -306,13 +298,26 @@ def _sample_chains(graph: StepGraph, values: Mapping[str, np.ndarray], decimals,
             v = np.broadcast_to(np.asarray(step.expr.evaluate(env), dtype=float), (n, _PATTERNS))
             out[step.name] = v
             d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
-            how = _pattern(i)
-            w = _written_as(v, v, d, np.broadcast_to(how, v.shape))[0]
+            w = v
+            if d is not None:
+                how = _pattern(i)
+                w = v.copy()
+                for choice, op in ((1, rounded), (2, truncated)):
+                    w[:, how == choice] = op(v[:, how == choice], d)
             if exact is not None and step.name in exact:
                 mine = np.broadcast_to(exact[step.name], (n,))[:, None]
                 w = np.where(mine, np.broadcast_to(np.asarray(values[step.name], dtype=float), (n,))[:, None], w)
             env[step.name] = w
     return out
+
+
+def sampled_intervals(graph: StepGraph, values: Mapping[str, np.ndarray], decimals, exact=None) -> dict[str, Interval]:
+    """For each step, (low, high) of what it computes to along whole written chains (solve._pattern):
+    every one is reachable, so this lies inside what reachable_intervals gives."""
+    n = _variant_count(values)
+    with np.errstate(all="ignore"):
+        return {name: (np.nanmin(v, axis=1), np.nanmax(v, axis=1))
+                for name, v in _sample_chains(graph, values, decimals, exact, n).items()}
 
 
 def _loose(lo: np.ndarray, hi: np.ndarray, sampled: np.ndarray, d: int | None) -> np.ndarray:
