@@ -356,7 +356,7 @@ def reachable_intervals(
     exact: Mapping[str, np.ndarray] | None = None,
     until: str | None = None,
     joint: int = JOINT_STEPS,
-    tight: "set[str] | None" = None,
+    tight: set[str] | None = None,
 ) -> dict[str, Interval]:
     """For each step, the (low, high) of what it computes to when every earlier step is written rounded, truncated or kept.
 
@@ -368,6 +368,10 @@ def reachable_intervals(
     absent: kept at full precision); `exact` marks, per step and variant, the values a student
     wrote (following through on their own answers): they went on from that number or from the
     kept value it is the rounding or truncation of (tolerance.kept_interval). `until`: stop after that step.
+
+    Where a step's interval may be over 1.25x what is reachable, the choices of its `joint` nearest
+    earlier steps are enumerated together (solve._tighten); `joint` 0 gives the independent-offset
+    intervals alone (the generator's fairness check). `tight`: the steps so narrowed (None: all).
     """
     n = _variant_count(values)
     samples = _sample_chains(graph, values, decimals, exact, n) if joint else None
