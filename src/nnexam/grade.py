@@ -627,8 +627,10 @@ def _narrowed(graph: StepGraph, values: Mapping[str, np.ndarray], decimals, exac
     rows = rows[unsure.any(axis=1)]
     if not len(rows):
         return low, high
+    unsure = unsure[unsure.any(axis=1)]
     reach = reachable_intervals(graph, _rows(values, rows, n), decimals,
-                                exact=None if exact is None else _flags(exact, rows, n), tight=set(names))
+                                exact=None if exact is None else _flags(exact, rows, n),
+                                tight={q: unsure[:, i] for i, q in enumerate(names) if q in graph})
     sub_low, sub_high, _ = _intervals(rules, names, _rows(centre, rows, n), {q: reach[q] for q in names if q in graph},
                                       len(rows))
     low, high = low.copy(order="F"), high.copy(order="F")

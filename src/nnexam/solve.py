@@ -331,22 +331,106 @@ def _loose(lo: np.ndarray, hi: np.ndarray, sampled: np.ndarray, d: int | None) -
 
 
 def _tighten(graph: StepGraph, name: str, lo: np.ndarray, hi: np.ndarray, env, decimals, exact, values, n: int,
-             sampled: np.ndarray, joint: int) -> Interval:
+             sampled: np.ndarray, joint: int, rows: np.ndarray | None = None) -> Interval:
     """[lo, hi] of step `name`, narrowed where it may be loose (solve._loose) by enumerating the
     choices of its nearest earlier steps together: first 3 of them, then `joint` where still loose."""
     d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(name)
+    wanted = np.ones(n, dtype=bool) if rows is None else np.broadcast_to(rows, (n,))
     for k in sorted({min(3, joint), joint}):
-        which = np.flatnonzero(_loose(lo, hi, sampled, d))
+        which = np.flatnonzero(_loose(lo, hi, sampled, d) & wanted)
         if not len(which):
             break
         both = _joint(graph, name, env, decimals, exact, values, n, k, which)
         if both is None:
             break
-        jl, jh = np.fmax(lo[which], both[0]), np.fmin(hi[which], both[1])
-        ok = jl <= jh  # both enclose the reachable values: an empty meet is float noise
-        lo, hi = lo.copy(), hi.copy()
-        lo[which], hi[which] = np.where(ok, jl, lo[which]), np.where(ok, jh, hi[which])
+        lo, hi = _meet(lo, hi, which, *both)
+    # Still loose: walk every choice of every earlier step, where no value of the student's own is
+    # read (follow-through goes on from a range of kept values, which no finite walk covers).
+    which = np.flatnonzero(_loose(lo, hi, sampled, d) & wanted)
+    if len(which) and exact is not None:
+        above = _ancestors(graph, name)
+        mine = np.zeros(n, dtype=bool)
+        for s, flags in exact.items():
+            if s in above:
+                mine |= np.broadcast_to(flags, (n,))
+        which = which[~mine[which]]
+    if len(which):
+        wl, wh, ok = _walk(graph, name, values, decimals, n, which)
+        which, wl, wh = which[ok], wl[ok], wh[ok]
+        lo, hi = _meet(lo, hi, which, wl, wh)
     return lo, hi
+
+
+def _meet(lo: np.ndarray, hi: np.ndarray, which: np.ndarray, low: np.ndarray, high: np.ndarray) -> Interval:
+    """[lo, hi] met with [low, high] at the variants `which` (both enclose the reachable values: an
+    empty meet is float noise, and keeps [lo, hi])."""
+    jl, jh = np.fmax(lo[which], low), np.fmin(hi[which], high)
+    ok = jl <= jh
+    lo, hi = lo.copy(), hi.copy()
+    lo[which], hi[which] = np.where(ok, jl, lo[which]), np.where(ok, jh, hi[which])
+    return lo, hi
+
+
+def _distinct(owner: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (owner, row of table) pairs, sorted by owner: exact comparison, bit for bit."""
+    if not table.shape[1] or not len(owner):
+        keep = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, bool)
+        return owner[keep], table[keep]
+    order = np.lexsort(tuple(table[:, j] for j in range(table.shape[1] - 1, -1, -1)) + (owner,))
+    owner, table = owner[order], table[order]
+    new = np.r_[True, (owner[1:] != owner[:-1]) | (table[1:] != table[:-1]).any(axis=1)]
+    return owner[new], table[new]
+
+
+# The walk keeps at most this many distinct states per variant and step; a variant beyond it keeps
+# the joint enumeration's interval.
+_WALK_STATES = 2000
+
+
+def _walk(graph: StepGraph, name: str, values: Mapping[str, np.ndarray], decimals, n: int,
+          which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high, ok) of what step `name` computes to over every round / truncate / keep choice of
+    every earlier step, for the variants `which`: exact (no interval arithmetic).
+
+    The steps are walked in order; a state is the tuple of written values still to be read by a
+    later step, with its variant; each step is computed from every state and written in each way,
+    and identical states are merged. ok is False for a variant whose states outgrow _WALK_STATES
+    or whose step is no number in some state.
+    """
+    above = _ancestors(graph, name)
+    steps = [s for s in graph.steps if s.name in above]
+    last = {i: k for k, s in enumerate(steps + [graph[name]]) for i in s.inputs if i in above}
+    m = len(which)
+    givens = {g: np.broadcast_to(np.asarray(v, dtype=float), (n,))[which] for g, v in values.items() if g not in graph}
+    owner = np.arange(m)
+    columns: list[str] = []
+    table = np.empty((m, 0))
+    ok = np.ones(m, dtype=bool)
+    with np.errstate(all="ignore"):
+        for k, step in enumerate(steps + [graph[name]]):
+            env = {sym: givens[sym][owner] for sym in step.inputs if sym in givens}
+            env.update({c: table[:, j] for j, c in enumerate(columns) if c in step.inputs})
+            v = np.broadcast_to(np.asarray(step.expr.evaluate(env), dtype=float), owner.shape)
+            if step.name == name:
+                ok[owner[~np.isfinite(v)]] = False
+                low, high = np.full(m, np.inf), np.full(m, -np.inf)
+                np.minimum.at(low, owner, v)
+                np.maximum.at(high, owner, v)
+                return low, high, ok & (low <= high)
+            d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
+            forms = v[:, None] if d is None else np.stack([v, rounded(v, d), truncated(v, d)], axis=1)
+            owner = np.repeat(owner, forms.shape[1])
+            table = np.concatenate([np.repeat(table, forms.shape[1], axis=0), forms.reshape(-1, 1)], axis=1)
+            columns.append(step.name)
+            live = [j for j, c in enumerate(columns) if last.get(c, -1) > k]
+            columns = [columns[j] for j in live]
+            owner, table = _distinct(owner, table[:, live])
+            crowded = np.bincount(owner, minlength=m) > _WALK_STATES
+            if crowded.any():
+                ok &= ~crowded
+                keep = ~crowded[owner]
+                owner, table = owner[keep], table[keep]
+    raise AssertionError(name)  # the loop returns at the step itself
 
 
 def reachable_intervals(
@@ -356,7 +440,7 @@ def reachable_intervals(
     exact: Mapping[str, np.ndarray] | None = None,
     until: str | None = None,
     joint: int = JOINT_STEPS,
-    tight: set[str] | None = None,
+    tight: set[str] | Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Interval]:
     """For each step, the (low, high) of what it computes to when every earlier step is written rounded, truncated or kept.
 
@@ -371,7 +455,9 @@ def reachable_intervals(
 
     Where a step's interval may be over 1.25x what is reachable, the choices of its `joint` nearest
     earlier steps are enumerated together (solve._tighten); `joint` 0 gives the independent-offset
-    intervals alone (the generator's fairness check). `tight`: the steps so narrowed (None: all).
+    intervals alone (the generator's fairness check). `tight`: the steps so narrowed (None: all), or
+    a mapping of steps to the variants (a bool mask) where each is narrowed. A step's narrowed
+    interval does not enter later steps: each is what the variant alone gives.
     """
     n = _variant_count(values)
     samples = _sample_chains(graph, values, decimals, exact, n) if joint else None
@@ -384,9 +470,13 @@ def reachable_intervals(
     with np.errstate(all="ignore"):
         for step in graph.steps:
             lo, hi = _computed(step, graph, env, n)
-            if samples is not None and (tight is None or step.name in tight):
-                lo, hi = _tighten(graph, step.name, lo, hi, env, decimals, exact, values, n, samples[step.name], joint)
             reach[step.name] = (lo, hi)
+            if samples is not None and (tight is None or step.name in tight):
+                # The narrowed interval is this step's alone: later steps go on from the wider one,
+                # so each step's narrowing depends on the variant only, not on which others were.
+                rows = None if tight is None or isinstance(tight, (set, frozenset)) else tight[step.name]
+                reach[step.name] = _tighten(graph, step.name, lo, hi, env, decimals, exact, values, n,
+                                            samples[step.name], joint, rows)
             d = decimals if decimals is None or isinstance(decimals, int) else decimals.get(step.name)
             wl, wh = written_interval(lo, hi, d)
             if exact is not None and step.name in exact:
