@@ -258,11 +258,11 @@ def test_accepted_bounds_are_exactly_what_grade_accepts_and_mistaken_answers_lie
 # computed from every state and written in the three ways. Targets whose states outgrow CAP (the
 # updated network's E_new, whose every new weight is live at once) are left out and counted.
 CAP = 2000
-# Measured 2026-12-04 (printed with -s): within 1.25x in 96.1 / 98.0 / 98.3% of cases at 2 / 3 / 4
-# decimals, at most 2.5x. Steps further than the 5 nearest enter each combination as intervals, so
-# a knife-edge remains: an interval a hair too wide that crosses a grid line writes a whole unit
-# more. The floor below guards against regressions; every reachable value must be accepted.
-EVERY_STEP_FLOOR = {2: 0.95, 3: 0.97, 4: 0.975}
+# Measured 2026-12-04 (printed with -s): 100% within 1.25x at 2, 3 and 4 decimals (the 5-nearest
+# enumeration alone, before the exact walk of solve._walk: 96.1 / 98.0 / 98.3%, at most 2.5x).
+# nnexam's walk stops at 2,000 states as this one does, so the cases measured are those it walks;
+# the ones left out are not measured (docs/tolerance.md says so).
+EVERY_STEP_FLOOR = {2: 1.0, 3: 1.0, 4: 1.0}
 
 
 def reachable_every_step(graph, givens: dict[str, float], target: str, decimals: int) -> np.ndarray | None:
@@ -327,7 +327,7 @@ def test_every_earlier_step_varied(decimals):
     share = float(np.mean(np.array(ratios) <= RATIO))
     print(f"every step, decimals {decimals}: {len(ratios)} cases ({left_out} left out), "
           f"{100 * share:.1f}% within {RATIO}x, max {worst[0]:.2f} at {worst[1]}")
-    assert share >= EVERY_STEP_FLOOR[decimals], (share, worst)
+    assert share >= EVERY_STEP_FLOOR[decimals] and worst[0] <= WORST, (share, worst)
 
 
 def test_grading_accepts_exactly_the_narrowed_interval_near_its_edges():
