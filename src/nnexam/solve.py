@@ -382,6 +382,14 @@ def _distinct(owner: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndar
     return owner[new], table[new]
 
 
+def _widest(steps, last: Mapping[str, int]) -> int:
+    """The most written values a walk over `steps` holds at once (read again later)."""
+    return max((sum(1 for s in steps[:k + 1] if last.get(s.name, -1) > k) for k in range(len(steps))), default=0)
+
+
+# A walk that holds more than this many values at once (3^width states before merging: E' of a
+# 2-2-2 network holds every updated weight) does not fit in the states below; it is not started.
+_WALK_WIDTH = 10
 # The walk keeps at most this many distinct states per variant and step; a variant beyond it keeps
 # the joint enumeration's interval.
 _WALK_STATES = 2000
@@ -401,6 +409,8 @@ def _walk(graph: StepGraph, name: str, values: Mapping[str, np.ndarray], decimal
     steps = [s for s in graph.steps if s.name in above]
     last = {i: k for k, s in enumerate(steps + [graph[name]]) for i in s.inputs if i in above}
     m = len(which)
+    if _widest(steps, last) > _WALK_WIDTH:
+        return np.zeros(m), np.zeros(m), np.zeros(m, dtype=bool)
     givens = {g: np.broadcast_to(np.asarray(v, dtype=float), (n,))[which] for g, v in values.items() if g not in graph}
     owner = np.arange(m)
     columns: list[str] = []
