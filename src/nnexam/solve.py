@@ -183,7 +183,7 @@ JOINT_STEPS = 5
 _JOINT_ROWS = 1 << 17  # rows (variants x combinations) evaluated at once
 
 
-def nearest_earlier(graph: StepGraph, name: str, k: int) -> list[str]:
+def _nearest_earlier(graph: StepGraph, name: str, k: int) -> list[str]:
     """The k steps nearest before `name` along its inputs (breadth first), in graph order."""
     found: list[str] = []
     frontier = [name]
@@ -228,11 +228,11 @@ def _written_by_combo(lo: np.ndarray, hi: np.ndarray, d: int, how: np.ndarray, m
 def _joint(graph: StepGraph, name: str, env: Mapping[str, Interval], decimals, exact, values, n: int,
            k: int, which: np.ndarray) -> Interval | None:
     """The step's computed interval with the choices of its k nearest earlier steps enumerated together."""
-    near = first = nearest_earlier(graph, name, k)
+    first = _nearest_earlier(graph, name, k)
     # Every earlier step that reads one of them (out_h1 -> net_o1 -> out_o1 -> delta_o1) is
     # recomputed in each combination too, so that the choices reach the step along every path.
     above = _ancestors(graph, name)
-    chosen = set(near)
+    chosen = set(first)
     for st in graph.steps:
         if st.name in above and st.name not in chosen and any(i in chosen for i in st.inputs):
             chosen.add(st.name)
